@@ -1,0 +1,3 @@
+"""VMM: video to editable multi-track music."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,78 @@
+"""The `vmm` command line.
+
+Each subcommand is a module in `vmm.commands` exposing `NAME`, `HELP`, `add_arguments(parser)` and
+`run(args) -> int`; they are found at start-up, so adding a command never touches this file.
+`fit`, `validate` and `test` are handed whole to the LightningCLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from types import ModuleType
+
+import vmm.commands
+from vmm.errors import VMMError
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that carry a message meant for the user (no traceback)."""
+    from audio_render.errors import AudioRenderError
+    from symbolic.errors import SymbolicError
+
+    return (VMMError, SymbolicError, AudioRenderError)
+
+
+def discover_commands() -> dict[str, ModuleType]:
+    commands = {}
+    for info in pkgutil.iter_modules(vmm.commands.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"vmm.commands.{info.name}")
+        commands[module.NAME] = module
+    return dict(sorted(commands.items()))
+
+
+def build_parser(commands: dict[str, ModuleType]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmm",
+        description="VMM: music that fits a video, as an editable multi-track score.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in LIGHTNING_SUBCOMMANDS:
+        sub.add_parser(name, help=f"{name} a model through the Lightning CLI (vmm {name} -c configs/tiny.yaml)",
+                       add_help=False)
+    for name, module in commands.items():
+        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command_parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    errors = user_error_types()
+    try:
+        if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
+            from vmm.training.cli import run_lightning
+
+            return run_lightning(argv)
+        commands = discover_commands()
+        parser = build_parser(commands)
+        args = parser.parse_args(argv)
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return int(commands[args.command].run(args) or 0)
+    except errors as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
