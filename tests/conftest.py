@@ -1,5 +1,11 @@
+import sys
+from pathlib import Path
+
 import pytest
 import torch
+
+# Test helpers (tests/support) are importable as `support.*` from every test module.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -10,3 +16,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def song_midi(tmp_path):
+    """A small 8-bar, 4-track (piano, bass, flute, drums) MIDI file at 120 BPM: C Am F G repeated."""
+    from support.midi_factory import make_song
+
+    return make_song(tmp_path / "song.mid")
