@@ -236,3 +236,26 @@ def test_hash_changes_with_config(tok):
 
     other = REMI(TokenizerConfig(**{**TOKENIZER_PARAMS, "num_velocities": 8}))
     assert tokenizer_hash(other) != tokenizer_hash(tok)
+
+
+@pytest.mark.parametrize("maker", ["factory", "mixed_metre"])
+def test_timeline_agrees_with_analysis_beat_grid(tok, tmp_path, maker):
+    from symbolic.analysis import beat_grid
+
+    path = make_song(tmp_path / "s.mid") if maker == "factory" else _mixed_metre_song(tmp_path / "s.mid")
+    score = read_score(path)
+    grid = beat_grid(score)
+    ids = encode(tok, score)
+    bars, beats = token_timeline(tok, ids)
+    types = token_types(tok)[np.asarray(ids)]
+    is_note = (types == "Pitch") | (types == "PitchDrum")
+    # Onsets snapped to the finest grid step of both songs (1/16 quarter) before asking the grid.
+    step = score.ticks_per_quarter // 16 if maker == "mixed_metre" else score.ticks_per_quarter // 2
+    onsets = np.array([round(n.time / step) * step for t in score.tracks for n in t.notes])
+    assert sorted(beats[is_note].tolist()) == sorted(grid.beat_of(onsets).tolist())
+    assert sorted(bars[is_note].tolist()) == sorted(grid.bar_of(onsets).tolist())
+    # Every bar line of the tokens falls on the grid's bar line.
+    is_bar = types == "Bar"
+    assert bars[is_bar].tolist() == list(range(is_bar.sum()))
+    assert beats[is_bar].tolist() == grid.bar_first_beat[:is_bar.sum()].tolist()
+    assert grid.n_bars >= is_bar.sum()  # the grid also covers notes ringing past the last onset
