@@ -314,11 +314,12 @@ def chords_at_times(segments: list[tuple[float, float, int]], times_s: np.ndarra
 # Recognition by template matching
 
 # Small preferences between qualities that explain a profile almost equally well: plain triads first,
-# then sevenths; rarer colours (sus, aug, dim, 6) must fit clearly better to be chosen.
+# then sevenths; rarer colours (sus, aug, dim, 6) must fit clearly better to be chosen. Scale chosen
+# on POP909 songs 001-060 (per-beat agreement with the annotations 77%; 74% on songs 061-200).
 QUALITY_PRIOR: dict[str, float] = {
-    "maj": 0.0, "min": 0.0, "dim": -0.04, "aug": -0.06, "sus2": -0.04, "sus4": -0.03,
-    "7": -0.02, "maj7": -0.02, "min7": -0.02, "dim7": -0.06, "hdim7": -0.04, "6": -0.05,
-    "min6": -0.06, "minmaj7": -0.08, "7sus4": -0.05,
+    "maj": 0.0, "min": 0.0, "dim": -0.08, "aug": -0.12, "sus2": -0.08, "sus4": -0.06,
+    "7": -0.04, "maj7": -0.04, "min7": -0.04, "dim7": -0.12, "hdim7": -0.08, "6": -0.10,
+    "min6": -0.12, "minmaj7": -0.16, "7sus4": -0.10,
 }
 MIN_SCORE = 0.62  # below this cosine fit (a lone note: 0.58, all twelve pitch classes: <= 0.58) -> N
 BASS_BONUS = 0.08  # added when the lowest note is the chord's root
