@@ -39,7 +39,7 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int) 
         sample_rate: in Hz.
     """
     suffix = check_audio_suffix(path)
-    pcm = to_int16(samples.reshape(samples.shape[0], -1))
+    pcm = to_int16(samples[:, None] if samples.ndim == 1 else samples)
     if suffix == ".wav":
         with wave.open(str(path), "wb") as handle:
             handle.setnchannels(pcm.shape[1])

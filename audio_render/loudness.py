@@ -131,9 +131,9 @@ def integrated_loudness(samples: np.ndarray, sample_rate: float) -> float:
     Returns:
         The loudness in LUFS.
     """
-    samples = samples.reshape(samples.shape[0], -1)
     if samples.shape[0] == 0:
         return SILENCE_LUFS
+    samples = samples.reshape(samples.shape[0], -1)
     summed = block_powers(samples, sample_rate)
     with np.errstate(divide="ignore"):
         block_loudness = -0.691 + 10 * np.log10(summed)
