@@ -68,8 +68,8 @@ def beat_onset_strength(score: symusic.Score, grid: BeatGrid | None = None, tole
     starts, lengths = grid.beat_ticks[:-1], np.diff(grid.beat_ticks)
     offset = (notes.start - starts[beat]) / lengths[beat]  # position inside the beat, 0..1
     # Onsets just before a beat belong to that (next) beat.
-    target = np.where(offset > 1 - tolerance, beat + 1, beat)
-    near = (offset <= tolerance) | (offset > 1 - tolerance)
+    target = np.where(offset >= 1 - tolerance, beat + 1, beat)
+    near = (offset <= tolerance) | (offset >= 1 - tolerance)
     near &= (notes.start >= 0) & (target < grid.n_beats)
     strength = np.bincount(target[near], weights=notes.velocity[near] / 127.0, minlength=grid.n_beats)
     peak = strength.max(initial=0.0)
@@ -215,7 +215,7 @@ def chords_per_beat(score: symusic.Score, grid: BeatGrid | None = None, *, min_s
     sounds in it relative to the piece's typical beat, so a thin beat (one melody note) has little say,
     and a Viterbi pass with a penalty for changing chord (small at bar lines, larger at half bars,
     largest elsewhere) picks the sequence: sparse beats take the chord of their bar instead of
-    flipping. Silent stretches become NO_CHORD.
+    flipping. Silent stretches become NO_CHORD (see `recognise_chord` for the rule on one profile).
 
     Returns:
         [n_beats] int64 chord ids.
@@ -227,8 +227,12 @@ def chords_per_beat(score: symusic.Score, grid: BeatGrid | None = None, *, min_s
     if not sounding.any():
         return np.full(grid.n_beats, NO_CHORD, dtype=np.int64)
     typical = np.median(energy[sounding])
-    weight = np.where(sounding, np.minimum(energy / typical, 1.0), 1.0)
+    # Squared: a beat with half the typical sound has a quarter of the say (best on POP909 001-100).
+    weight = np.where(sounding, np.minimum(energy / typical, 1.0) ** 2, 1.0)
     emission = chord_scores(profiles, bass, min_score=min_score) * weight[:, None]
+    # A thin beat is weak evidence for "no chord" too (a lone melody note over a held harmony): NO_CHORD
+    # keeps its full score only where nothing sounds.
+    emission[:, NO_CHORD] = min_score * weight**2
     return _viterbi(emission, _switch_penalties(grid))
 
 
