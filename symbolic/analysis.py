@@ -107,23 +107,25 @@ def _sounding_time(starts: np.ndarray, ends: np.ndarray, at: np.ndarray) -> np.n
 
 
 def _bass_per_beat(notes: NoteArrays, grid: BeatGrid) -> np.ndarray:
+    """Lowest pitch class sounding at least a quarter of each beat, else the lowest at all, else -1."""
     bass = np.full(grid.n_beats, -1, dtype=np.int64)
-    strong = np.full(grid.n_beats, False)
-    lengths = np.diff(grid.beat_ticks)
-    for i in np.argsort(notes.pitch, kind="stable"):
-        first, last = grid.beat_of(notes.start[i]), grid.beat_of(max(notes.end[i] - 1, notes.start[i]))
-        first, last = max(first, 0), min(last, grid.n_beats - 1)
-        if first > last:
-            continue
-        span = np.arange(first, last + 1)
-        overlap = (np.minimum(notes.end[i], grid.beat_ticks[span + 1])
-                   - np.maximum(notes.start[i], grid.beat_ticks[span])) / lengths[span]
-        is_strong = overlap >= 0.25
-        # The lowest note long enough wins; a short low note only names the bass of a beat with no other.
-        take = (is_strong & ~strong[span]) | (bass[span] < 0)
-        bass[span[take]] = notes.pitch[i] % 12
-        strong[span[is_strong]] = True
-    return bass
+    first = np.maximum(grid.beat_of(notes.start), 0)
+    last = np.minimum(grid.beat_of(np.maximum(notes.end - 1, notes.start)), grid.n_beats - 1)
+    spans = np.maximum(last - first + 1, 0)
+    if spans.sum() == 0:
+        return bass
+    # One row per (note, beat it overlaps).
+    note = np.repeat(np.arange(len(notes)), spans)
+    beat = first[note] + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+    overlap = (np.minimum(notes.end[note], grid.beat_ticks[beat + 1])
+               - np.maximum(notes.start[note], grid.beat_ticks[beat])) / np.diff(grid.beat_ticks)[beat]
+    lowest_any = np.full(grid.n_beats, 128)
+    lowest_long = np.full(grid.n_beats, 128)
+    np.minimum.at(lowest_any, beat, notes.pitch[note])
+    long = overlap >= 0.25
+    np.minimum.at(lowest_long, beat[long], notes.pitch[note[long]])
+    lowest = np.where(lowest_long < 128, lowest_long, lowest_any)
+    return np.where(lowest < 128, lowest % 12, -1)
 
 
 def estimate_key(score: symusic.Score) -> tuple[int, str]:
