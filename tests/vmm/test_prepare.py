@@ -232,3 +232,20 @@ def test_shard_checks(tmp_path):
         load_shard(tmp_path / "broken.npz")
     with pytest.raises(VMMError, match="vmm prepare"):
         ShardIndex(tmp_path)
+
+
+def test_song_with_only_unrepresentable_notes_is_skipped(tmp_path, capsys):
+    import pretty_midi
+
+    data = tmp_path / "data"
+    data.mkdir()
+    make_song(data / "ok.mid", bars=2)
+    midi = pretty_midi.PrettyMIDI()
+    high = pretty_midi.Instrument(0)
+    high.notes.append(pretty_midi.Note(100, 120, 0.0, 1.0))  # above the piano's 108
+    midi.instruments.append(high)
+    midi.write(str(data / "high.mid"))
+    code, _, _ = _prepare(["--midi-dir", str(data), "--out", str(tmp_path / "out"), "--workers", "1"], capsys)
+    assert code == 0
+    [skip] = ShardIndex(tmp_path / "out").manifest.skipped
+    assert Path(skip.path).name == "high.mid" and "no notes the tokenizer can represent" in skip.reason

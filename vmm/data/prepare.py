@@ -32,6 +32,7 @@ from symbolic.errors import SymbolicError
 from symbolic.grid import BeatGrid, ticks_to_seconds
 from symbolic.midi_io import is_midi_path, read_score
 from symbolic.tokenizer import (
+    TOKEN_TYPES,
     VocabTable,
     build_tokenizer,
     encode,
@@ -140,8 +141,9 @@ def song_arrays(score: Score, tok: REMI, table: VocabTable, annotation_dir: Path
         score, alignment = pop909.align_to_beats(score, annotation_dir / pop909.BEAT_FILE)
         shift = alignment.shift_ticks
     ids = encode(tok, score)
-    if not ids:
-        raise SymbolicError("no notes the tokenizer can represent (pitches outside 21-108?)")
+    note_codes = [TOKEN_TYPES.index("Pitch"), TOKEN_TYPES.index("PitchDrum")]
+    if not np.isin(table.codes[np.asarray(ids, dtype=np.int64)], note_codes).any():
+        raise SymbolicError("no notes the tokenizer can represent (pitches outside 21-108, drums outside 27-88)")
     bars, beats = token_timeline(table, ids)
     grid = _grid_covering(score, int(beats.max()))
     sources = {"chords": "recognised", "key": "estimated"}
