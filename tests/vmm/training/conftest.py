@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,9 @@ import pytest
 
 from symbolic.tokenizer import build_tokenizer, save_tokenizer, token_timeline, tokenizer_hash
 from vmm.data.shards import Manifest, SongEntry, write_shard
+
+REPO = Path(__file__).resolve().parents[3]
+CONFIGS = REPO / "configs"
 
 
 def synthetic_song(tok, rng: np.random.Generator, bars: int) -> dict[str, np.ndarray]:
@@ -70,3 +74,35 @@ def shard_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def tokenizer():
     return build_tokenizer()
+
+
+@dataclass
+class FittedRun:
+    shards: Path
+    runs: Path
+    last: Path  # last.ckpt after `max_steps` steps
+
+
+def fit_tiny(shards: Path, runs: Path, *extra: str) -> int:
+    from vmm.cli import main
+
+    return main(["fit", "-c", str(CONFIGS / "tiny.yaml"), "--data.root", str(shards),
+                 "--trainer.default_root_dir", str(runs), "--trainer.logger.class_path",
+                 "lightning.pytorch.loggers.CSVLogger", "--trainer.logger.init_args.save_dir", str(runs),
+                 *extra])
+
+
+@pytest.fixture(scope="session")
+def fitted(tmp_path_factory) -> FittedRun:
+    """A tiny model fitted for 3 steps on a synthetic shard folder (shared by the fit and export tests)."""
+    root = tmp_path_factory.mktemp("fitted")
+    shards = make_shard_folder(root / "shards")
+    assert fit_tiny(shards, root / "runs", "--trainer.max_steps", "3") == 0
+    (last,) = (root / "runs").rglob("last.ckpt")
+    return FittedRun(shards, root / "runs", last)
+
+
+@pytest.fixture(name="fit_tiny")
+def fit_tiny_fixture():
+    """`fit_tiny(shards, runs, *extra_args) -> exit status`."""
+    return fit_tiny

@@ -1,0 +1,59 @@
+"""`vmm fit|validate|test -c configs/X.yaml`: the LightningCLI over VMMLightningModule and ShardDataModule.
+
+`vmm fit -c configs/tiny.yaml --data.root SHARDS` trains; `--ckpt_path last.ckpt` resumes the same run
+(step count, optimiser, LR and Switch Schedule); `--print_config` prints the merged configuration;
+`vmm fit --help` lists every setting. The data's tokenizer.json is copied beside the checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.cli import LightningCLI
+
+from vmm.training.data import ShardDataModule
+from vmm.training.module import VMMLightningModule
+
+log = logging.getLogger(__name__)
+
+
+class TokenizerBesideCheckpoints(L.Callback):
+    """Copies the data's tokenizer.json into the checkpoint folder when fitting starts."""
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        checkpoint = trainer.checkpoint_callback
+        datamodule = getattr(trainer, "datamodule", None)
+        if not trainer.is_global_zero or checkpoint is None or getattr(checkpoint, "dirpath", None) is None:
+            return
+        source = getattr(datamodule, "tokenizer_path", None)
+        if source is None or not Path(source).is_file():
+            return
+        target = Path(checkpoint.dirpath)
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target / "tokenizer.json")
+        log.info("tokenizer.json copied to %s", target)
+
+
+class VMMCLI(LightningCLI):
+    """LightningCLI with VMM's defaults: checkpoints keep tokenizer.json beside them."""
+
+
+def run_lightning(argv: list[str]) -> int:
+    """Run `fit`, `validate` or `test` (argv starts with the subcommand). Returns the exit status."""
+    try:
+        VMMCLI(
+            VMMLightningModule,
+            ShardDataModule,
+            args=list(argv),
+            trainer_defaults={"callbacks": [TokenizerBesideCheckpoints()]},
+            save_config_kwargs={"overwrite": True},
+            auto_configure_optimizers=False,
+            parser_kwargs={"prog": "vmm"},
+        )
+    except SystemExit as done:  # --help, --print_config and argument errors exit through argparse
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    return 0
