@@ -1,7 +1,7 @@
 """From the parts the model wrote to the instruments the user asked for.
 
 The model writes the programs it was trained on. For POP909 these are three roles that `vmm prepare`
-gives distinct programs (`ROLE_PROGRAMS`): melody, bridge (a counter-melody) and piano accompaniment.
+gives distinct programs (`vmm.data.pop909.ROLE_PROGRAMS`): melody, bridge (a counter-melody) and piano accompaniment.
 The arranger hands each generated part to a requested instrument:
 
 - melodic instruments, in the user's order, receive the parts ranked melody first, accompaniment
@@ -18,9 +18,8 @@ import numpy as np
 import symusic
 
 from symbolic.instruments import Instrument
+from vmm.data.pop909 import ROLE_PROGRAMS
 
-ROLE_PROGRAMS = {"melody": 73, "accompaniment": 0, "bridge": 11}
-ROLE_OF_TRACK_NAME = {"MELODY": "melody", "BRIDGE": "bridge", "PIANO": "accompaniment"}
 BASS_RANGE = (28, 52)  # E1..E3
 KICK, SNARE, CLOSED_HAT, CRASH = 36, 38, 42, 49
 

@@ -2,7 +2,8 @@ import numpy as np
 import symusic
 
 from symbolic.instruments import parse_instruments
-from vmm.arrange import ROLE_PROGRAMS, arrange, bass_line
+from vmm.arrange import arrange, bass_line
+from vmm.data.pop909 import ROLE_PROGRAMS
 
 
 def pop909_like_score(bars=4):

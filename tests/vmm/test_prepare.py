@@ -249,3 +249,21 @@ def test_song_with_only_unrepresentable_notes_is_skipped(tmp_path, capsys):
     assert code == 0
     [skip] = ShardIndex(tmp_path / "out").manifest.skipped
     assert Path(skip.path).name == "high.mid" and "no notes the tokenizer can represent" in skip.reason
+
+
+def test_pop909_tracks_get_distinct_role_programs(tmp_path, capsys):
+    """POP909's MELODY, BRIDGE and PIANO tracks are all piano; the shards give each role its program."""
+    folder = tmp_path / "data" / "002"
+    song = _pop909_song(folder)
+    score = Score(str(song))
+    for track, name in zip(score.tracks, ["MELODY", "BRIDGE", "PIANO"], strict=False):
+        track.name, track.program = name, 0
+    score.dump_midi(str(song))
+    out = tmp_path / "out"
+    code, stdout, _ = _prepare(["--midi-dir", str(tmp_path / "data"), "--annotations", "pop909",
+                                "--out", str(out), "--workers", "1"], capsys)
+    assert code == 0, stdout
+    tok = load_tokenizer(out / "tokenizer.json")
+    programs = {tok[int(i)] for i in load_shard(out / "shards" / "002.npz")["tokens"]
+                if tok[int(i)].startswith("Program_")}
+    assert {"Program_73", "Program_11", "Program_0"} <= programs

@@ -27,6 +27,22 @@ log = logging.getLogger(__name__)
 
 BEAT_FILE, CHORD_FILE, KEY_FILE = "beat_midi.txt", "chord_midi.txt", "key_audio.txt"
 
+# POP909's three tracks are all piano (program 0). Distinct programs per role let the model tell the
+# melody, the bridge (counter-melody) and the accompaniment apart; vmm.arrange maps them back onto the
+# instruments a user asks for.
+ROLE_PROGRAMS = {"melody": 73, "accompaniment": 0, "bridge": 11}
+ROLE_OF_TRACK_NAME = {"MELODY": "melody", "BRIDGE": "bridge", "PIANO": "accompaniment"}
+
+
+def assign_role_programs(score: Score) -> Score:
+    """A copy of `score` whose MELODY/BRIDGE/PIANO tracks carry their ROLE_PROGRAMS (others unchanged)."""
+    score = score.copy()
+    for track in score.tracks:
+        role = ROLE_OF_TRACK_NAME.get(track.name.strip().upper())
+        if role is not None and not track.is_drum:
+            track.program = ROLE_PROGRAMS[role]
+    return score
+
 
 @dataclass(frozen=True)
 class Alignment:

@@ -140,6 +140,8 @@ def song_arrays(score: Score, tok: REMI, table: VocabTable, annotation_dir: Path
     if annotation_dir is not None and (annotation_dir / pop909.BEAT_FILE).is_file():
         score, alignment = pop909.align_to_beats(score, annotation_dir / pop909.BEAT_FILE)
         shift = alignment.shift_ticks
+    if annotation_dir is not None:
+        score = pop909.assign_role_programs(score)
     ids = encode(tok, score)
     note_codes = [TOKEN_TYPES.index("Pitch"), TOKEN_TYPES.index("PitchDrum")]
     if not np.isin(table.codes[np.asarray(ids, dtype=np.int64)], note_codes).any():
