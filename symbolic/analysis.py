@@ -17,14 +17,15 @@ from symbolic.chords import (
     NO_CHORD,
     PITCH_NAMES,
     chord_scores,
+    chords_at_times,
     parse_note_name,
 )
 from symbolic.errors import SymbolicError
-from symbolic.grid import BeatGrid, NoteArrays, beat_grid, note_arrays
+from symbolic.grid import BeatGrid, NoteArrays, beat_grid, note_arrays, ticks_to_seconds
 
 __all__ = [
     "BeatGrid", "beat_grid", "bar_note_density", "beat_onset_strength", "estimate_key", "key_name", "parse_key",
-    "pitch_class_profiles", "chords_per_beat", "chords_per_bar", "progression_per_beat",
+    "pitch_class_profiles", "chords_per_beat", "chords_per_bar", "progression_per_beat", "annotated_chords_per_beat",
 ]
 
 # Krumhansl-Kessler key profiles (C major, C minor), as used by the Krumhansl-Schmuckler algorithm.
@@ -276,3 +277,16 @@ def progression_per_beat(bars: list[list[int]], grid: BeatGrid) -> np.ndarray:
         for k, cid in enumerate(chords):
             out[first + k * n // len(chords):first + (k + 1) * n // len(chords)] = cid
     return out
+
+
+def annotated_chords_per_beat(score: symusic.Score, segments: list[tuple[float, float, int]],
+                              grid: BeatGrid | None = None) -> np.ndarray:
+    """Chords per beat from an annotation in seconds (e.g. `read_pop909_chords`): the chord sounding at
+    the middle of each beat, converted with the score's tempo map; NO_CHORD where none is annotated.
+
+    Returns:
+        [n_beats] int64 chord ids.
+    """
+    grid = _grid(score, grid)
+    middles = ticks_to_seconds(score, (grid.beat_ticks[:-1] + grid.beat_ticks[1:]) / 2)
+    return chords_at_times(segments, middles)

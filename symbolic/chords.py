@@ -185,10 +185,9 @@ def parse_chord_symbol(text: str) -> int:
                 raise SymbolicError(f"unknown chord symbol {text!r}: bass {bass!r} is not a note name; "
                                     + ACCEPTED_FORMS)
         suffix = rest.replace(" ", "")
-        if suffix.startswith("(") and suffix.endswith(")") and suffix[1:-1] in _SYMBOL_SUFFIXES:
-            suffix = suffix[1:-1]
-        if suffix in _SYMBOL_SUFFIXES:
-            return chord_id(root, _SYMBOL_SUFFIXES[suffix])
+        for form in (suffix, suffix.replace("(", "").replace(")", "")):  # "7(b9)" reads as "7b9"
+            if form in _SYMBOL_SUFFIXES:
+                return chord_id(root, _SYMBOL_SUFFIXES[form])
     raise SymbolicError(f"unknown chord symbol {text!r}; " + ACCEPTED_FORMS)
 
 

@@ -5,6 +5,7 @@ import symusic
 from miditok.utils import get_bars_ticks
 
 from symbolic.analysis import (
+    annotated_chords_per_beat,
     bar_note_density,
     beat_grid,
     beat_onset_strength,
@@ -16,7 +17,7 @@ from symbolic.analysis import (
     pitch_class_profiles,
     progression_per_beat,
 )
-from symbolic.chords import NO_CHORD, chord_name, parse_chord_progression
+from symbolic.chords import NO_CHORD, chord_name, parse_chord_progression, parse_chord_symbol
 from symbolic.errors import SymbolicError
 from symbolic.grid import BeatGrid, ticks_to_seconds
 
@@ -221,3 +222,13 @@ def test_progression_per_beat_shares_bars_evenly():
     assert names(progression_per_beat(parse_chord_progression("F G"), grid)) == ["F"] * 4 + ["G"] * 4 + ["N"] * 4
     with pytest.raises(SymbolicError, match="bar 1"):
         progression_per_beat(parse_chord_progression("C D E F G | C"), grid)
+
+
+def test_annotated_chords_follow_the_tempo_map():
+    # 60 BPM for the first bar (1 s per beat), then 120 BPM (0.5 s per beat).
+    score = build_score([(False, [(0, 32, 60, 80)])])
+    score.tempos.append(symusic.Tempo(0, 60.0))
+    score.tempos.append(symusic.Tempo(16, 120.0))
+    c, g = parse_chord_symbol("C"), parse_chord_symbol("G")
+    segments = [(0.0, 4.0, c), (4.0, 5.0, g)]  # C for bar 0 (4 s), G for two beats of bar 1
+    assert names(annotated_chords_per_beat(score, segments)) == ["C"] * 4 + ["G", "G", "N", "N"]

@@ -46,7 +46,7 @@ def test_vocabulary_round_trips_every_id():
         ("C", "C"), ("G/B", "G"), ("Am7", "Am7"), ("Fmaj7", "Fmaj7"), ("Bb7", "Bb7"), ("F#m7b5", "F#m7b5"),
         ("Bø", "Bm7b5"), ("Cdim", "Cdim"), ("Csus4", "Csus4"), ("Dsus", "Dsus4"), ("Db", "C#"),
         ("C#m", "C#m"), ("EbM7", "Ebmaj7"), ("G9", "G7"), ("Dm9", "Dm7"), ("Cadd9", "C"), ("C6/9", "C6"),
-        ("Am/C", "Am"), ("E+", "Eaug"), ("Bo7", "Bdim7"), ("am", "Am"), ("C:maj", "C"), ("G7sus4", "G7sus4"),
+        ("Am/C", "Am"), ("E+", "Eaug"), ("C7(b9)", "C7"), ("Cm(maj7)", "CmMaj7"), ("C7/G", "C7"), ("Bo7", "Bdim7"), ("am", "Am"), ("C:maj", "C"), ("G7sus4", "G7sus4"),
     ],
 )
 def test_parse_chord_symbol(symbol, expected):
