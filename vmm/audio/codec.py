@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_model
 from transformers import EncodecConfig, EncodecModel
 
 from vmm.errors import VMMError
@@ -91,7 +92,8 @@ class Codec:
         """Write `config.json` + `model.safetensors` (transformers format) into `directory`."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(directory, safe_serialization=True)
+        self.model.config.to_json_file(directory / CONFIG_FILE)
+        save_model(self.model, str(directory / WEIGHTS_FILE))
         return directory
 
 
@@ -164,10 +166,14 @@ def load_codec(path: str | os.PathLike, device: torch.device | str = "cpu") -> C
             f"there (config.json + model.safetensors, e.g. facebook/encodec_32khz)"
         )
     try:
-        config = EncodecConfig.from_pretrained(path)
-        model = EncodecModel.from_pretrained(path, config=config)
-    except (OSError, ValueError, KeyError) as error:
+        config = EncodecConfig.from_json_file(path / CONFIG_FILE)
+        model = EncodecModel(config)
+        missing, unexpected = model.load_state_dict(load_file(str(path / WEIGHTS_FILE)), strict=False)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise VMMError(f"cannot load the codec from {path}: {error}") from None
+    if missing or unexpected:
+        raise VMMError(f"{path / WEIGHTS_FILE} does not fit its EnCodec config: missing {missing[:3]}, "
+                       f"unexpected {unexpected[:3]}")
     log.info("codec: %s (%d Hz, %d codebooks)", path, config.sampling_rate, config.num_quantizers)
     return Codec(model).to(device)
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from transformers import MusicgenDecoderConfig
 
 STREAMS = ("video", "score", "chroma")
+BASE_VIDEO_FEATURES = 7  # weights-free values per video frame (vmm.audio.video_stream.BASE_FEATURES)
 FUSE_MODES = ("cross", "sum")
 
 
@@ -29,7 +30,8 @@ class AudioLMConfig:
         pattern: "delay" ([0, 1, 2, 3], MusicGen) or "parallel".
         frame_rate: codec frames per second (50 for EnCodec 32 kHz).
     Video stream (VidMuse-style long-term / short-term module):
-        video_feature_dim: size of one frame's feature vector (see `vmm.audio.video_stream`).
+        video_feature_dim: size of one frame's feature vector: 7 weights-free values + the CLIP
+            embedding size (0, or 512 for ViT-B/32); see `vmm.audio.video_stream`.
         video_width, video_layers, video_heads: the two small transformer encoders and their fusion.
         long_frames: frames sampled evenly across the whole video for the long-term stream.
         short_fps: frames per second of the current window for the short-term stream.
@@ -53,7 +55,7 @@ class AudioLMConfig:
     pattern: Literal["delay", "parallel"] = "delay"
     frame_rate: float = 50.0
     max_positions: int = 2048
-    video_feature_dim: int = 5
+    video_feature_dim: int = 7
     video_width: int = 32
     video_layers: int = 1
     video_heads: int = 2
@@ -71,6 +73,8 @@ class AudioLMConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.video_feature_dim < BASE_VIDEO_FEATURES:
+            raise ValueError(f"video_feature_dim must be >= {BASE_VIDEO_FEATURES}, got {self.video_feature_dim}")
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
         if self.video_width % self.video_heads:
@@ -96,6 +100,11 @@ class AudioLMConfig:
                 seen.append(name)
         if len(seen) != len(set(seen)):
             raise ValueError(f"a stream appears twice in fuse {self.fuse}")
+
+    @property
+    def clip_dim(self) -> int:
+        """Size of the CLIP embeddings the video stream expects (0: none)."""
+        return self.video_feature_dim - BASE_VIDEO_FEATURES
 
     @property
     def special_token(self) -> int:
@@ -142,5 +151,5 @@ def preset(name: str) -> AudioLMConfig:
                              video_width=128, video_layers=2, video_heads=4, long_frames=32, dropout=0.1)
     if name == "musicgen_small":
         return AudioLMConfig(hidden_size=1024, num_layers=24, num_heads=16, ffn_dim=4096, codebook_size=2048,
-                             video_width=256, video_layers=2, video_heads=8, long_frames=32, dropout=0.1)
+                             video_feature_dim=BASE_VIDEO_FEATURES + 512, video_width=256, video_layers=2, video_heads=8, long_frames=32, dropout=0.1)
     raise ValueError(f"unknown audio model preset {name!r} (use tiny, small or musicgen_small)")

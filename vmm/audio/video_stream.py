@@ -5,9 +5,10 @@ The module takes per-frame feature vectors, not pixels. `frame_features` turns `
 `VideoFeatures` (weights-free rhythm/mood curves and optional CLIP embeddings) into one [M, D] tensor;
 `long_term_frames` and `short_term_frames` pick the frames each stream sees.
 
-Per-frame vector (D = 5 + clip_dim):
-    [log1p(motion), brightness, saturation, warmth, has_clip, clip_0 .. clip_{clip_dim-1}]
-`has_clip` is 0 and the CLIP part zeros when the video was read without CLIP weights.
+Per-frame vector (D = 7 + clip_dim):
+    [log1p(motion), log1p(impact), cut, brightness, saturation, warmth, has_clip, clip_0 .. clip_{clip_dim-1}]
+`cut` is 1 on the grid frame where a new shot starts. `has_clip` is 0 and the CLIP part zeros when the
+video was read without CLIP weights. Missing curves (an older features object) count as zeros.
 
 Glossary: B batch, M video grid frames, L long-term frames, S short-term frames, D feature size,
 W module width, H decoder width.
@@ -24,10 +25,11 @@ import torch
 from einops import repeat
 from torch import nn
 
+from vmm.audio.config import BASE_VIDEO_FEATURES
 from vmm.audio.layers import Condition, safe_padding_mask, sinusoidal
 from vmm.errors import VMMError
 
-BASE_FEATURES = 5  # log1p(motion), brightness, saturation, warmth, has_clip
+BASE_FEATURES = BASE_VIDEO_FEATURES  # log1p(motion), log1p(impact), cut, brightness, saturation, warmth, has_clip
 
 
 def feature_dim(clip_dim: int) -> int:
@@ -61,8 +63,8 @@ def frame_features(features: Any, clip_dim: int) -> FrameFeatures:
     """Adapter from `vmm.video.features.VideoFeatures` to per-frame vectors.
 
     Args:
-        features: has `times` [M] seconds, `motion`, `brightness`, `saturation`, `warmth` [M] and
-            `clip` [M', E] | None on `clip_times` [M'] (any array-likes); `duration` if known.
+        features: has `times` [M] seconds, `motion`, `impact`, `brightness`, `saturation`, `warmth` [M],
+            `cuts` (seconds), `clip` [M', E] | None on `clip_times` [M'] (any array-likes), `duration`.
         clip_dim: E the model expects (0 when it was trained without CLIP).
 
     Raises:
@@ -71,8 +73,15 @@ def frame_features(features: Any, clip_dim: int) -> FrameFeatures:
     times = torch.as_tensor(np.asarray(features.times, dtype=np.float32))
     if times.numel() == 0:
         raise VMMError("the video yielded no frames: nothing to condition the audio on (check the file)")
-    curves = [np.log1p(np.abs(np.asarray(features.motion, dtype=np.float32)))]
-    curves += [np.asarray(getattr(features, name), dtype=np.float32) for name in ("brightness", "saturation", "warmth")]
+    def curve(name: str) -> np.ndarray:
+        values = getattr(features, name, None)
+        return np.zeros(len(times), np.float32) if values is None else np.asarray(values, dtype=np.float32)
+
+    cut = np.zeros(len(times), np.float32)
+    for time in getattr(features, "cuts", None) or []:
+        cut[int(torch.searchsorted(times, torch.tensor(float(time))).clamp(max=len(times) - 1))] = 1.0
+    curves = [np.log1p(np.abs(curve("motion"))), np.log1p(np.abs(curve("impact"))), cut]
+    curves += [curve(name) for name in ("brightness", "saturation", "warmth")]
     base = torch.as_tensor(np.stack(curves, axis=1))
     clip = torch.zeros(len(times), clip_dim)
     has_clip = torch.zeros(len(times), 1)
