@@ -75,3 +75,35 @@ def test_bad_input_is_one_line_exit_2_and_no_file(song_midi, tmp_path, capsys, c
     assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
     assert "Traceback" not in captured.err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_bundled_example_is_what_its_script_writes(tmp_path):
+    import importlib.util
+
+    from vmm.commands.demo import EXAMPLE_MIDI
+
+    spec = importlib.util.spec_from_file_location("make_example", EXAMPLE_MIDI.with_name("make_example.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.make_example(tmp_path / "fresh.mid").read_bytes() == EXAMPLE_MIDI.read_bytes()
+
+
+def test_demo_renders_the_example_and_reruns(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VMM_SOUNDFONT", SMALL_SF)
+    assert main(["demo"]) == 0
+    seconds, _ = wav_seconds(tmp_path / "demo_output" / "example.wav")
+    assert 30.0 < seconds < 36.0  # 12 bars at 96 BPM, plus the last chord's release
+    assert "demo_output/example.wav" in capsys.readouterr().out
+    assert main(["demo"]) == 0  # its own files are overwritten
+
+
+def test_demo_leaves_other_files_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VMM_SOUNDFONT", SMALL_SF)
+    (tmp_path / "demo_output").mkdir()
+    (tmp_path / "demo_output" / "example.wav").write_bytes(b"mine")
+    assert main(["demo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not written by vmm demo" in err[0]
+    assert (tmp_path / "demo_output" / "example.wav").read_bytes() == b"mine"
