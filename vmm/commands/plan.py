@@ -1,0 +1,62 @@
+"""`vmm plan`: the musical plan of a video (tempo, bars, cuts, density, strength, key, chords)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vmm.commands.features import add_video_arguments, check_new_output, extract_with_progress
+
+NAME = "plan"
+HELP = "print the musical plan for a video: tempo, bars, cuts, density and strength targets, key, chords"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("video", type=Path, help="the video file (or a features .npz from `vmm features`)")
+    parser.add_argument("--tempo", type=float, default=None,
+                        help="quarter notes per minute (default: from the visual rhythm, fitted to whole bars)")
+    parser.add_argument("--time-signature", default="4/4", help="metre, e.g. 4/4, 3/4, 6/8 (default 4/4)")
+    parser.add_argument("--key", default=None, help='key, e.g. "A minor", "F#", "Bbm" (default: from the mood)')
+    parser.add_argument("--chords", default=None, help='chord progression repeated over the bars, e.g. "Am F C G"')
+    parser.add_argument("--instruments", default=None, help="comma-separated instruments, e.g. piano,bass,drums")
+    parser.add_argument("--plot", type=Path, default=None, help="draw the plan to this image (e.g. plan.png)")
+    parser.add_argument("--json", type=Path, default=None, help="write the plan as JSON to this file ('-' prints it)")
+    parser.add_argument("--force", action="store_true", help="overwrite --plot / --json files that exist")
+    add_video_arguments(parser)
+
+
+def load_features(args: argparse.Namespace):
+    if args.video.suffix.lower() == ".npz":
+        from vmm.video.features import VideoFeatures
+
+        return VideoFeatures.load_npz(args.video)
+    return extract_with_progress(args.video, grid_fps=args.grid_fps, use_clip=False, cache_dir=args.cache_dir,
+                                 use_cache=not args.no_cache)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vmm.plan.make import make_plan, parse_time_signature
+    from vmm.plan.summary import describe_plan
+
+    to_stdout = args.json is not None and str(args.json) == "-"
+    check_new_output(None if to_stdout else args.json, args.force)
+    check_new_output(args.plot, args.force)
+    parse_time_signature(args.time_signature)  # fail before decoding
+    features = load_features(args)
+    plan = make_plan(features, tempo=args.tempo, time_signature=args.time_signature, key=args.key,
+                     chords=args.chords, instruments=args.instruments)
+    if to_stdout:
+        sys.stdout.write(plan.to_json() + "\n")
+    else:
+        print(describe_plan(plan))
+    if args.json is not None and not to_stdout:
+        plan.save(args.json)
+        print(f"plan -> {args.json}")
+    if args.plot is not None:
+        from vmm.plan.plot import plot_plan
+
+        plot_plan(features, plan, args.plot, title=f"{args.video.name}: {plan.tempo:g} BPM, "
+                  f"{plan.time_signature[0]}/{plan.time_signature[1]}, {plan.n_bars} bars, {plan.key}")
+        print(f"plot -> {args.plot}")
+    return 0
