@@ -130,6 +130,9 @@ class VocabTable:
         beats_per_bar: [V] int, the numerator of `TimeSig` tokens, -1 elsewhere.
         beat_unit: [V] int, the denominator of `TimeSig` tokens, -1 elsewhere.
         positions_per_beat: positions in one beat (a beat is the time-signature denominator unit).
+        value: [V] int, the number of `Program`, `Pitch` and `PitchDrum` tokens (program -1 = drums),
+            -1 elsewhere.
+        tempo: [V] float, the BPM of `Tempo` tokens, NaN elsewhere.
     """
 
     types: np.ndarray
@@ -138,6 +141,29 @@ class VocabTable:
     beats_per_bar: np.ndarray
     beat_unit: np.ndarray
     positions_per_beat: int
+    value: np.ndarray
+    tempo: np.ndarray
+
+    def ids_of(self, kind: str) -> np.ndarray:
+        """Ids of every token of one type, e.g. "Position"."""
+        return np.flatnonzero(self.codes == TOKEN_TYPES.index(kind))
+
+    def time_sig_id(self, numerator: int, denominator: int) -> int:
+        ids = self.ids_of("TimeSig")
+        match = ids[(self.beats_per_bar[ids] == numerator) & (self.beat_unit[ids] == denominator)]
+        if not len(match):
+            known = ", ".join(f"{self.beats_per_bar[i]}/{self.beat_unit[i]}" for i in ids)
+            raise SymbolicError(f"time signature {numerator}/{denominator} is not in the tokenizer (known: {known})")
+        return int(match[0])
+
+    def nearest_tempo_id(self, bpm: float) -> int:
+        ids = self.ids_of("Tempo")
+        return int(ids[np.argmin(np.abs(self.tempo[ids] - bpm))])
+
+    def program_ids(self, programs: list[int] | None = None) -> np.ndarray:
+        """Ids of the `Program` tokens of `programs` (-1 = drums); all of them when None."""
+        ids = self.ids_of("Program")
+        return ids if programs is None else ids[np.isin(self.value[ids], programs)]
 
 
 def vocab_table(tok: REMI) -> VocabTable:
@@ -147,11 +173,17 @@ def vocab_table(tok: REMI) -> VocabTable:
     position = np.full(size, -1, dtype=np.int64)
     beats_per_bar = np.full(size, -1, dtype=np.int64)
     beat_unit = np.full(size, -1, dtype=np.int64)
+    values = np.full(size, -1, dtype=np.int64)
+    tempo = np.full(size, np.nan)
     for name, index in tok.vocab.items():
         kind, _, value = name.partition("_")
         types[index] = kind
         if kind == "Position":
             position[index] = int(value)
+        elif kind in ("Program", "Pitch", "PitchDrum"):
+            values[index] = int(value)
+        elif kind == "Tempo":
+            tempo[index] = float(value)
         elif kind == "TimeSig":
             numerator, denominator = value.split("/")
             beats_per_bar[index], beat_unit[index] = int(numerator), int(denominator)
@@ -160,7 +192,7 @@ def vocab_table(tok: REMI) -> VocabTable:
         raise SymbolicError(f"tokenizer has token types {unknown} that VMM does not use (build it with build_tokenizer)")
     codes = np.array([TOKEN_TYPES.index(kind) for kind in types], dtype=np.int64)
     return VocabTable(types.astype(str), codes, position, beats_per_bar, beat_unit,
-                      int(tok.config.max_num_pos_per_beat))
+                      int(tok.config.max_num_pos_per_beat), values, tempo)
 
 
 def token_types(tok: REMI) -> np.ndarray:

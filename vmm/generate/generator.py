@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from symbolic.tokenizer import vocab_table
 from vmm.conditioning.align import UNKNOWN_KEY, token_controls
-from vmm.generate.grammar import RemiGrammar
+from vmm.generate.grammar import BAR, RemiGrammar
 from vmm.generate.sampling import SamplingSettings, guided_logits, sample_token
-from vmm.generate.vocabulary import Kind, Vocabulary
 from vmm.model import Conditions
 
 
@@ -75,19 +75,13 @@ class ConditionTable:
         self.key = torch.full((batch,), key, dtype=torch.long, device=device)
         self.use = torch.tensor([True, False][:batch], device=device)  # row 1 (if any) is unconditional
         self.batch = batch
+        self.n_beats = n_beats
 
     def at_beat(self, beat: int) -> Conditions:
         """Conditions for one step, T = 1."""
         video = self.video[beat].expand(self.batch, 1, -1)
         chords = self.chords[beat].expand(self.batch, 1)
         return Conditions(video=video, chords=chords, key=self.key, use_video=self.use, use_chords=self.use)
-
-
-def current_beat(grammar: RemiGrammar, beats_per_bar: int, positions_per_beat: int) -> int:
-    """Global beat of the token just taken: the bar's first beat until a Position says otherwise."""
-    bar = max(grammar.bars_started - 1, 0)
-    inside = max(grammar.position, 0) // positions_per_beat
-    return bar * beats_per_bar + min(inside, beats_per_bar - 1)
 
 
 @torch.inference_mode()
@@ -97,7 +91,6 @@ def generate_tokens(
     controls: ScoreControls,
     settings: SamplingSettings,
     *,
-    positions_per_beat: int | None = None,
     callback: Callable[[int, int], None] | None = None,
 ) -> list[int]:
     """Sample a token sequence of exactly `controls.n_bars` bars.
@@ -112,15 +105,12 @@ def generate_tokens(
     """
     model.eval()
     device = next(model.parameters()).device
-    vocab = Vocabulary.from_tokenizer(tokenizer)
-    positions_per_beat = positions_per_beat or max(tokenizer.config.beat_res.values())
-    grammar = RemiGrammar(
-        vocab, n_bars=controls.n_bars, time_signature=controls.time_signature,
-        positions_per_beat=positions_per_beat, tempo_bpm=controls.tempo, programs=controls.programs,
-    )
+    table = vocab_table(tokenizer)
+    grammar = RemiGrammar(table, n_bars=controls.n_bars, time_signature=controls.time_signature,
+                          tempo_bpm=controls.tempo, programs=controls.programs)
     guided = settings.cfg_scale != 1.0
-    table = ConditionTable(controls, batch=2 if guided else 1, device=device)
-    cache = model.allocate_inference_cache(table.batch, device=device)
+    conditions = ConditionTable(controls, batch=2 if guided else 1, device=device)
+    cache = model.allocate_inference_cache(conditions.batch, device=device)
     generator = torch.Generator().manual_seed(settings.seed)
     tokens: list[int] = []
     token = grammar.forced()
@@ -129,11 +119,10 @@ def generate_tokens(
         if grammar.done:
             break
         tokens.append(token)
-        if callback and vocab.kinds[token] == Kind.BAR:
+        if callback and table.codes[token] == BAR:
             callback(grammar.bars_started - 1, controls.n_bars)
-        beat = current_beat(grammar, controls.beats_per_bar, positions_per_beat)
-        step_input = torch.full((table.batch,), token, dtype=torch.long, device=device)
-        logits = model.step(step_input, table.at_beat(beat), cache)
+        step_input = torch.full((conditions.batch,), token, dtype=torch.long, device=device)
+        logits = model.step(step_input, conditions.at_beat(min(grammar.beat, conditions.n_beats - 1)), cache)
         forced = grammar.forced()
         if forced is not None:
             token = forced

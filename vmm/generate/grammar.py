@@ -1,4 +1,4 @@
-"""A grammar over REMI token kinds: which tokens may come next, so that every sampled sequence decodes
+"""A grammar over REMI token types: which tokens may come next, so that every sampled sequence decodes
 to valid MIDI and the piece has exactly the planned number of bars.
 
 The order inside a bar (MidiTok REMI, one stream for all programs) is
@@ -6,26 +6,30 @@ The order inside a bar (MidiTok REMI, one stream for all programs) is
     Bar TimeSig ( Position [Tempo] ( Program (Pitch | PitchDrum) Velocity Duration )+ )*
 
 Positions rise strictly inside a bar and stay below the bar's length. The plan fixes the time
-signature after every Bar and the tempo at Position 0 of the first bar; Program tokens are limited to the
-chosen instruments. After the last planned bar, a further Bar ends the piece instead of starting one.
+signature after every Bar and the tempo at Position 0 of the first bar; Program tokens are limited to
+the chosen programs. After the last planned bar, a further Bar ends the piece instead of starting one.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from vmm.generate.vocabulary import Kind, Vocabulary
+from symbolic.tokenizer import TOKEN_TYPES, TokenTimeline, VocabTable
+
+BAR, TIME_SIG, POSITION, TEMPO, PROGRAM, PITCH, PITCH_DRUM, VELOCITY, DURATION = (
+    TOKEN_TYPES.index(kind) for kind in
+    ("Bar", "TimeSig", "Position", "Tempo", "Program", "Pitch", "PitchDrum", "Velocity", "Duration")
+)
 
 
 class RemiGrammar:
-    """Tracks one sequence and answers the mask of allowed next tokens.
+    """Tracks one sequence (its bar, beat and position through a TokenTimeline) and answers the mask of
+    allowed next tokens.
 
     Args:
-        vocab: the tokenizer's Vocabulary.
+        table: the tokenizer's `symbolic.tokenizer.vocab_table`.
         n_bars: bars to generate; the sequence is done when a Bar would start bar n_bars + 1.
         time_signature: (numerator, denominator) forced after every Bar.
-        positions_per_beat: Position steps per beat (the tokenizer's finest beat resolution).
         tempo_bpm: tempo forced at the first Position, or None to leave tempo tokens out.
         programs: allowed programs (-1 = drums), or None for all.
         max_notes_per_bar: after this many notes the bar is closed (a guard against endless bars).
@@ -33,97 +37,94 @@ class RemiGrammar:
 
     def __init__(
         self,
-        vocab: Vocabulary,
+        table: VocabTable,
         *,
         n_bars: int,
         time_signature: tuple[int, int] = (4, 4),
-        positions_per_beat: int = 8,
         tempo_bpm: float | None = None,
         programs: list[int] | None = None,
         max_notes_per_bar: int = 96,
     ):
         if n_bars < 1:
             raise ValueError(f"n_bars must be at least 1, got {n_bars}")
-        self.vocab = vocab
+        self.table = table
+        self.timeline = TokenTimeline(table)
         self.n_bars = n_bars
-        self.bar_id = vocab.bar_id()
-        self.time_sig_id = vocab.time_sig_id(*time_signature)
-        self.positions_in_bar = time_signature[0] * positions_per_beat
-        self.tempo_id = vocab.nearest_tempo_id(tempo_bpm) if tempo_bpm else None
+        self.bar_id = int(table.ids_of("Bar")[0])
+        self.time_sig_id = table.time_sig_id(*time_signature)
+        self.positions_in_bar = time_signature[0] * table.positions_per_beat
+        self.tempo_id = table.nearest_tempo_id(tempo_bpm) if tempo_bpm else None
         self.max_notes_per_bar = max_notes_per_bar
-        size = len(vocab)
-        self._masks = {kind: torch.from_numpy(vocab.kinds == kind) for kind in Kind}
-        self._program_mask = torch.zeros(size, dtype=torch.bool)
-        self._program_mask[vocab.program_ids(programs)] = True
+        codes = torch.from_numpy(table.codes)
+        self._masks = {code: codes == code for code in range(len(TOKEN_TYPES))}
+        self._program_mask = torch.zeros(len(codes), dtype=torch.bool)
+        self._program_mask[table.program_ids(programs)] = True
         if not self._program_mask.any():
             raise ValueError(f"none of the programs {programs} is in the tokenizer")
-        position_values = np.where(vocab.kinds == Kind.POSITION, vocab.values, -1)
-        self._position_values = torch.from_numpy(position_values)
+        self._position_values = torch.from_numpy(table.position)
         self.bars_started = 0
-        self.position = -1
         self.notes_in_bar = 0
         self.tempo_done = self.tempo_id is None
-        self.last_kind: Kind | None = None
+        self.last_code: int | None = None
         self.program = 0
         self.done = False
 
+    @property
+    def beat(self) -> int:
+        """Global beat of the last token taken."""
+        return self.timeline.beat
+
     def _only(self, token_id: int) -> torch.Tensor:
-        mask = torch.zeros(len(self.vocab), dtype=torch.bool)
+        mask = torch.zeros(len(self._program_mask), dtype=torch.bool)
         mask[token_id] = True
         return mask
 
-    def _positions_after_current(self) -> torch.Tensor:
-        values = self._position_values
-        return (values > self.position) & (values < self.positions_in_bar)
-
     def allowed(self) -> torch.Tensor:
         """Boolean mask [V] of the tokens that may come next."""
-        kind = self.last_kind
-        if kind is None:
+        code = self.last_code
+        if code is None:
             return self._only(self.bar_id)
-        if kind == Kind.BAR:
+        if code == BAR:
             return self._only(self.time_sig_id)
-        if kind == Kind.POSITION:
-            return self._only(self.tempo_id) if not self.tempo_done else self._program_mask.clone()
-        if kind == Kind.TEMPO:
-            return self._program_mask.clone()
-        if kind == Kind.PROGRAM:
-            return self._masks[Kind.PITCH_DRUM if self.program == -1 else Kind.PITCH].clone()
-        if kind in (Kind.PITCH, Kind.PITCH_DRUM):
-            return self._masks[Kind.VELOCITY].clone()
-        if kind == Kind.VELOCITY:
-            return self._masks[Kind.DURATION].clone()
+        if code == POSITION:
+            return self._only(self.tempo_id) if not self.tempo_done else self._program_mask
+        if code == TEMPO:
+            return self._program_mask
+        if code == PROGRAM:
+            return self._masks[PITCH_DRUM if self.program == -1 else PITCH]
+        if code in (PITCH, PITCH_DRUM):
+            return self._masks[VELOCITY]
+        if code == VELOCITY:
+            return self._masks[DURATION]
         if not self.tempo_done:  # the tempo goes at time 0, so the first bar starts on Position 0
             return self._position_values == 0
         # After TimeSig (an empty bar so far) or after a complete note.
         if self.notes_in_bar >= self.max_notes_per_bar:
             return self._only(self.bar_id)
-        mask = self._positions_after_current() | self._only(self.bar_id)
-        if kind == Kind.DURATION:
-            mask |= self._program_mask
-        return mask
+        position = self.timeline.position
+        values = self._position_values
+        mask = (values > position) & (values < self.positions_in_bar) | self._only(self.bar_id)
+        return mask | self._program_mask if code == DURATION else mask
 
     def advance(self, token_id: int) -> None:
         """Take the sampled token; a Bar after the last planned bar marks the sequence done."""
-        kind = Kind(int(self.vocab.kinds[token_id]))
-        if kind == Kind.BAR:
-            if self.bars_started == self.n_bars:
-                self.done = True
-                return
+        code = int(self.table.codes[token_id])
+        if code == BAR and self.bars_started == self.n_bars:
+            self.done = True
+            return
+        self.timeline.push(token_id)
+        if code == BAR:
             self.bars_started += 1
-            self.position = -1
             self.notes_in_bar = 0
-        elif kind == Kind.POSITION:
-            self.position = int(self.vocab.values[token_id])
-        elif kind == Kind.TEMPO:
+        elif code == TEMPO:
             self.tempo_done = True
-        elif kind == Kind.PROGRAM:
-            self.program = int(self.vocab.values[token_id])
-        elif kind == Kind.DURATION:
+        elif code == PROGRAM:
+            self.program = int(self.table.value[token_id])
+        elif code == DURATION:
             self.notes_in_bar += 1
-        self.last_kind = kind
+        self.last_code = code
 
     def forced(self) -> int | None:
-        """The only allowed token when there is exactly one, else None (saves a model call's sampling)."""
+        """The only allowed token when there is exactly one, else None (saves sampling)."""
         mask = self.allowed()
         return int(mask.nonzero()[0]) if int(mask.sum()) == 1 else None

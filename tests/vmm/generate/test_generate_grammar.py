@@ -1,24 +1,16 @@
-import miditok
 import numpy as np
 import pytest
 import torch
 
-from vmm.generate.grammar import RemiGrammar
+from symbolic.errors import SymbolicError
+from symbolic.tokenizer import build_tokenizer, vocab_table
+from vmm.generate.grammar import BAR, POSITION, PROGRAM, RemiGrammar
 from vmm.generate.sampling import SamplingSettings, sample_token
-from vmm.generate.vocabulary import Kind, Vocabulary
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    try:
-        from symbolic.tokenizer import build_tokenizer
-
-        return build_tokenizer()
-    except ImportError:
-        config = miditok.TokenizerConfig(
-            use_programs=True, one_token_stream_for_programs=True, use_tempos=True, use_time_signatures=True
-        )
-        return miditok.REMI(config)
+    return build_tokenizer()
 
 
 def random_sequence(tokenizer, grammar, seed):
@@ -35,13 +27,13 @@ def random_sequence(tokenizer, grammar, seed):
 
 @pytest.mark.parametrize("time_signature", [(4, 4), (3, 4)])
 def test_random_sampling_under_the_grammar_decodes_to_the_planned_bars(tokenizer, time_signature):
-    vocab = Vocabulary.from_tokenizer(tokenizer)
-    grammar = RemiGrammar(vocab, n_bars=6, time_signature=time_signature, tempo_bpm=100, programs=[0, 33, -1])
+    table = vocab_table(tokenizer)
+    grammar = RemiGrammar(table, n_bars=6, time_signature=time_signature, tempo_bpm=100, programs=[0, 33, -1])
     ids = random_sequence(tokenizer, grammar, seed=1)
     assert grammar.done
-    kinds = vocab.kinds[ids]
-    assert (kinds == Kind.BAR).sum() == 6
-    programs = set(vocab.values[np.array(ids)[kinds == Kind.PROGRAM]])
+    codes = table.codes[ids]
+    assert (codes == BAR).sum() == 6
+    programs = set(table.value[np.array(ids)[codes == PROGRAM]])
     assert programs <= {0, 33, -1}
     score = tokenizer.decode(ids)
     assert sum(len(track.notes) for track in score.tracks) > 0
@@ -53,25 +45,25 @@ def test_random_sampling_under_the_grammar_decodes_to_the_planned_bars(tokenizer
 
 
 def test_positions_rise_inside_a_bar(tokenizer):
-    vocab = Vocabulary.from_tokenizer(tokenizer)
-    grammar = RemiGrammar(vocab, n_bars=3)
+    table = vocab_table(tokenizer)
+    grammar = RemiGrammar(table, n_bars=3)
     ids = random_sequence(tokenizer, grammar, seed=2)
     last = -1
     for token in ids:
-        if vocab.kinds[token] == Kind.BAR:
+        if table.codes[token] == BAR:
             last = -1
-        elif vocab.kinds[token] == Kind.POSITION:
-            assert vocab.values[token] > last
-            assert vocab.values[token] < 32
-            last = vocab.values[token]
+        elif table.codes[token] == POSITION:
+            assert table.position[token] > last
+            assert table.position[token] < 32
+            last = table.position[token]
 
 
 def test_bad_settings_are_refused(tokenizer):
-    vocab = Vocabulary.from_tokenizer(tokenizer)
-    with pytest.raises(ValueError, match="time signature 7/16"):
-        RemiGrammar(vocab, n_bars=2, time_signature=(7, 16))
+    table = vocab_table(tokenizer)
+    with pytest.raises(SymbolicError, match="time signature 7/16"):
+        RemiGrammar(table, n_bars=2, time_signature=(7, 16))
     with pytest.raises(ValueError, match="n_bars"):
-        RemiGrammar(vocab, n_bars=0)
+        RemiGrammar(table, n_bars=0)
     with pytest.raises(ValueError, match="temperature"):
         SamplingSettings(temperature=0)
 
