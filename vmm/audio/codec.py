@@ -179,7 +179,5 @@ def load_codec(path: str | os.PathLike, device: torch.device | str = "cpu") -> C
 
 
 def missing_files(directory: Path, names: tuple[str, ...]) -> list[str]:
-    """Names (relative to `directory`) that do not exist; the folder itself when it is absent."""
-    if not directory.is_dir():
-        return [f"the folder itself ({', '.join(names)} expected)"]
+    """Names (relative to `directory`) that are not files there (all of them when the folder is absent)."""
     return [name for name in names if not (directory / name).is_file()]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from vmm.audio.artefact import load_audio_model
+from vmm.audio.artefact import check_artefact, load_audio_model
 from vmm.audio.chroma import Renderer, score_chroma
 from vmm.audio.config import AudioLMConfig
 from vmm.audio.sampling import Callback, SamplingSettings
@@ -52,7 +52,7 @@ def generate_neural_audio(
     callback: Callback | None = None,
     device: str = "cpu",
     window_seconds: float = 30.0,
-    overlap_seconds: float = 10.0,
+    overlap_seconds: float | None = None,
     sampling: SamplingSettings = SamplingSettings(),
     melody_renderer: Renderer = "synth",
     clip_weights: str | os.PathLike | None = None,
@@ -66,7 +66,8 @@ def generate_neural_audio(
         out_wav: `.wav` or `.flac`, written atomically.
         seed: the sampling seed.
         callback: progress as callback(steps_done, steps_total).
-        window_seconds, overlap_seconds: sliding windows for long inputs.
+        window_seconds, overlap_seconds: sliding windows for long inputs; the overlap defaults to a
+            third of the window (10 s of 30 s), the prompt carried into the next window.
         sampling: top-k, temperature, classifier-free guidance.
         melody_renderer: how the lead line is rendered before its chroma is taken ("synth" or "soundfont").
         clip_weights: local open_clip checkpoint, for models trained with CLIP features.
@@ -85,10 +86,11 @@ def generate_neural_audio(
     if midi_path is None and video_path is None:
         raise VMMError("neural audio needs a score (MIDI) or a video to follow; give at least one")
     out = check_output_path(out_wav)
+    check_artefact(model_dir)
+    score = read_score(midi_path) if midi_path is not None else None
     lm, codec = load_audio_model(model_dir, device)
     config = lm.config
     video = video_frame_features(video_path, config, clip_weights) if video_path is not None else None
-    score = read_score(midi_path) if midi_path is not None else None
     duration = video.duration if video is not None else float(score.to("second").end())
     total = max(1, math.ceil(duration * config.frame_rate - 1e-9))
     window, overlap = _window_frames(window_seconds, overlap_seconds, config.frame_rate)
@@ -106,7 +108,9 @@ def generate_neural_audio(
     return out
 
 
-def _window_frames(window_seconds: float, overlap_seconds: float, frame_rate: float) -> tuple[int, int]:
+def _window_frames(window_seconds: float, overlap_seconds: float | None, frame_rate: float) -> tuple[int, int]:
+    if overlap_seconds is None:
+        overlap_seconds = window_seconds / 3
     window, overlap = round(window_seconds * frame_rate), round(overlap_seconds * frame_rate)
     if window <= 0 or not 0 <= overlap < window:
         raise VMMError(f"windows of {window_seconds} s with {overlap_seconds} s overlap do not work: "

@@ -27,6 +27,12 @@ def tone_melody(pitches, note_seconds, sample_rate=32000):
 
 
 @pytest.fixture
+def tone():
+    """`tone_melody(pitches, note_seconds)` for tests that make their own audio."""
+    return tone_melody
+
+
+@pytest.fixture
 def pair_dir(tmp_path):
     """Two training pairs: `alpha` (video + wav + MIDI, 3 s) and `beta` (wav only, 2.5 s)."""
     from support.midi_factory import make_song
