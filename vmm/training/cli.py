@@ -2,7 +2,8 @@
 
 `vmm fit -c configs/tiny.yaml --data.root SHARDS` trains; `--ckpt_path last.ckpt` resumes the same run
 (step count, optimiser, LR and Switch Schedule); `--print_config` prints the merged configuration;
-`vmm fit --help` lists every setting. The data's tokenizer.json is copied beside the checkpoints.
+`vmm fit --help` lists every setting. The data's tokenizer.json is copied beside the checkpoints, and
+last.ckpt is always written at the step where training stops.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 
 from vmm.training.data import ShardDataModule
@@ -37,8 +39,32 @@ class TokenizerBesideCheckpoints(L.Callback):
         log.info("tokenizer.json copied to %s", target)
 
 
+class LastCheckpointAtEnd(L.Callback):
+    """Writes last.ckpt when training ends (max_steps, max_time) at a step no checkpoint was saved at.
+
+    ModelCheckpoint saves after validation, every n steps or at epoch ends; a run stopped between
+    those would otherwise lose its last steps, and `--ckpt_path last.ckpt` would not continue from
+    where it stopped.
+    """
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        checkpoint = trainer.checkpoint_callback
+        if not isinstance(checkpoint, ModelCheckpoint) or not checkpoint.save_last or checkpoint.dirpath is None:
+            return
+        if getattr(checkpoint, "_last_global_step_saved", None) == trainer.global_step:
+            return
+        path = Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}"
+        trainer.save_checkpoint(path)
+        log.info("saved %s at step %d", path, trainer.global_step)
+
+
 class VMMCLI(LightningCLI):
     """LightningCLI with VMM's defaults: checkpoints keep tokenizer.json beside them."""
+
+    def parse_arguments(self, parser, args) -> None:
+        # `vmm` always hands the argument list over explicitly: Lightning's warning about `args` given
+        # beside sys.argv does not apply.
+        self.config = parser.parse_args(args)
 
 
 def run_lightning(argv: list[str]) -> int:
@@ -48,7 +74,7 @@ def run_lightning(argv: list[str]) -> int:
             VMMLightningModule,
             ShardDataModule,
             args=list(argv),
-            trainer_defaults={"callbacks": [TokenizerBesideCheckpoints()]},
+            trainer_defaults={"callbacks": [TokenizerBesideCheckpoints(), LastCheckpointAtEnd()]},
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
             parser_kwargs={"prog": "vmm"},
