@@ -35,14 +35,30 @@ def load_features(args: argparse.Namespace):
                                  use_cache=not args.no_cache)
 
 
+def check_wishes(args: argparse.Namespace) -> None:
+    """Read the user's tempo, metre, key, chords and instruments, so that a typo fails at once."""
+    from symbolic.analysis import parse_key
+    from symbolic.chords import parse_chord_progression
+    from symbolic.instruments import parse_instruments
+    from vmm.plan.make import parse_time_signature
+
+    parse_time_signature(args.time_signature)
+    if args.key is not None:
+        parse_key(args.key)
+    if args.chords is not None:
+        parse_chord_progression(args.chords)
+    if args.instruments is not None:
+        parse_instruments(args.instruments)
+
+
 def run(args: argparse.Namespace) -> int:
-    from vmm.plan.make import make_plan, parse_time_signature
+    from vmm.plan.make import make_plan
     from vmm.plan.summary import describe_plan
 
     to_stdout = args.json is not None and str(args.json) == "-"
     check_new_output(None if to_stdout else args.json, args.force)
     check_new_output(args.plot, args.force)
-    parse_time_signature(args.time_signature)  # fail before decoding
+    check_wishes(args)  # fail before decoding
     features = load_features(args)
     plan = make_plan(features, tempo=args.tempo, time_signature=args.time_signature, key=args.key,
                      chords=args.chords, instruments=args.instruments)

@@ -49,15 +49,15 @@ def snap_cuts(cuts: Sequence[float], beat_s: float, beats_per_bar: int, n_bars: 
     for time in sorted(cuts):
         bar_line = round(time / bar_s)
         if abs(time - bar_line * bar_s) < bar_snap_beats * beat_s:
-            beat_index, kind = bar_line * beats_per_bar, "bar"
+            beat_index, kind = int(bar_line) * beats_per_bar, "bar"
         else:
-            beat_index, kind = round(time / beat_s), "beat"
+            beat_index, kind = int(round(time / beat_s)), "beat"
         snapped_time = beat_index * beat_s
         if beat_index <= 0 or beat_index >= n_beats or snapped_time >= duration - 1e-6 or beat_index in taken:
             continue
         taken.add(beat_index)
         snapped.append(PlanCut(time_s=round(float(time), 4), bar=beat_index // beats_per_bar,
-                               beat=beat_index % beats_per_bar, snapped_time_s=round(snapped_time, 4), kind=kind))
+                               beat=beat_index % beats_per_bar, snapped_time_s=round(float(snapped_time), 4), kind=kind))
     return snapped
 
 
@@ -197,11 +197,11 @@ def make_plan(
     else:
         estimate = estimate_tempo(features.impact, features.motion, features.fps_grid, len(features.visual_beats),
                                   beat_unit=signature[1])
-        base_tempo, tempo_source = estimate.bpm, estimate.source
-        details["estimated_tempo"] = estimate.bpm
-        details["tempo_confidence"] = round(estimate.confidence, 3)
+        base_tempo, tempo_source = float(estimate.bpm), estimate.source
+        details["estimated_tempo"] = base_tempo
+        details["tempo_confidence"] = round(float(estimate.confidence), 3)
     fit = fit_bars(duration, base_tempo, signature, tempo_fixed=tempo is not None, cuts=list(features.cuts))
-    details["tempo_adjusted"] = fit.adjusted
+    details["tempo_adjusted"] = bool(fit.adjusted)
     beats_per_bar = signature[0]
     beat_s = 60.0 / fit.tempo * 4.0 / signature[1]
     bar_times = np.arange(fit.n_bars + 1) * beat_s * beats_per_bar
@@ -221,10 +221,10 @@ def make_plan(
             chords = parse_chord_progression(chords)
         chord_ids = chords_per_beat(chords, fit.n_bars, beats_per_bar)
     return MusicalPlan(
-        tempo=round(fit.tempo, 3), time_signature=signature, n_bars=fit.n_bars, beats_per_bar=beats_per_bar,
+        tempo=round(float(fit.tempo), 3), time_signature=signature, n_bars=fit.n_bars, beats_per_bar=beats_per_bar,
         duration_s=round(duration, 4), music_duration_s=round(min(duration, float(bar_times[-1])), 4),
-        fade_out_s=fit.fade_out_s, bar_times=[round(float(t), 4) for t in bar_times], cuts=cuts,
-        density=[float(d) for d in density], strength=[float(s) for s in strength], section_starts=starts,
+        fade_out_s=float(fit.fade_out_s), bar_times=[round(float(t), 4) for t in bar_times], cuts=cuts,
+        density=[float(d) for d in density], strength=[float(s) for s in strength], section_starts=[int(b) for b in starts],
         key=key_text, key_source=key_source, chords=chord_ids, instruments=_resolve_instruments(instruments),
         tempo_source=tempo_source, details=details,
     )

@@ -86,11 +86,11 @@ def estimate_tempo(impact: np.ndarray, motion: np.ndarray, fps: float, n_visual_
         best = int(np.argmax(scores * prior))
         if scores[best] >= MIN_CONFIDENCE:
             bpm = fold_tempo(bpms[best] / quarter_per_beat)
-            return TempoEstimate(round(bpm, 2), "visual rhythm", float(scores[best]))
+            return TempoEstimate(round(float(bpm), 2), "visual rhythm", float(scores[best]))
     level = float(np.median(motion)) if len(motion) else 0.0
     low, high = MOTION_TEMPO_RANGE
     bpm = low + (high - low) * min(1.0, max(0.0, level / LIVELY_MOTION))
-    return TempoEstimate(round(bpm, 2), "motion level", 0.0)
+    return TempoEstimate(round(float(bpm), 2), "motion level", 0.0)
 
 
 @dataclass(frozen=True)
