@@ -1,7 +1,7 @@
 """Put rendered music onto a video: replace its sound or mix under it, without re-encoding the picture.
 
-PyAV probes the inputs (how long the video really is, whether it has sound); the `ffmpeg` program
-does the muxing: `-c:v copy` copies the video packets bit for bit (with their side data, e.g. the
+`ffprobe` measures the inputs (how long the video really is, where it starts, whether it has
+sound); the `ffmpeg` program does the muxing: `-c:v copy` copies the video packets bit for bit (with their side data, e.g. the
 rotation matrix), and one filter graph prepares the new sound:
 
     music:    [1:a] -> 48 kHz stereo -> gain -> cut at the video's end (+ fade) -> pad with silence
@@ -9,12 +9,14 @@ rotation matrix), and one filter graph prepares the new sound:
     mix:      amix(normalize=0) -> alimiter under the peak ceiling
 
 so the sound lasts exactly as long as the video (to the AAC frame; the container's edit list holds
-the rest). The ffmpeg program is used rather than PyAV's muxer because a stream copy must carry
-codec tags, side data and edit lists that PyAV does not copy; `make setup` installs ffmpeg.
+the rest), and the music starts with the first frame even where the video starts after the file.
+The ffmpeg program is used rather than PyAV's muxer because a stream copy must carry codec tags,
+side data and edit lists that PyAV does not copy; `make setup` installs ffmpeg.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -46,6 +48,11 @@ class MediaInfo:
     duration_s: float  # the video stream's span (first packet to end of last), or the audio's
     has_video: bool
     has_audio: bool
+    start_s: float = 0.0  # where the video starts after the file's start (ffmpeg's output time 0)
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
 
 
 @dataclass(frozen=True)
@@ -55,94 +62,113 @@ class MuxResult:
     mode: MuxMode  # the mode used ("replace" when "mix" met a silent video)
 
 
+def _ffprobe(path: Path, *options: str, what: str = "video") -> str:
+    program = shutil.which("ffprobe")
+    if program is None:
+        raise AudioRenderError("ffprobe not found: install ffmpeg (apt-get install ffmpeg) to put music onto videos")
+    result = subprocess.run([program, "-v", "error", *options, str(path)], capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        reason = lines[-1].replace(f"{path}: ", "") if lines else f"ffprobe exit {result.returncode}"
+        raise AudioRenderError(f"cannot read {what} {path}: {reason}")
+    return result.stdout
+
+
+def _streams_and_start(path: Path) -> tuple[list[dict], float]:
+    """The file's streams and its start time, as the ffmpeg program sees them."""
+    info = json.loads(_ffprobe(path, "-show_entries", "format=start_time,duration:stream=index,codec_type,"
+                                     "time_base,avg_frame_rate,duration", "-of", "json"))
+    start = info.get("format", {}).get("start_time")
+    return info.get("streams", []), float(start) if start not in (None, "N/A") else 0.0
+
+
 def probe_video(path: str | os.PathLike) -> MediaInfo:
-    """Measure a video from its packets (headers are often missing or wrong).
+    """Measure a video from its packets (headers are often missing or wrong), with ffprobe.
+
+    ffprobe rather than PyAV: the ffmpeg program that muxes must agree on the file's start time, and
+    PyAV bundles other FFmpeg libraries that can read it differently (e.g. Matroska audio priming).
 
     Raises:
         AudioRenderError: missing, unreadable, or without a video stream.
     """
-    import av
-
     path = Path(path)
     if not path.is_file():
         raise AudioRenderError(f"video not found: {path} (check the path)")
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise AudioRenderError(f"{path} has no video stream (give a video file)")
-            stream = container.streams.video[0]
-            has_audio = bool(container.streams.audio)
-            first, end = None, None
-            default = _frame_ticks(stream)
-            for packet in container.demux(stream):
-                if packet.pts is None:
-                    continue
-                first = packet.pts if first is None else min(first, packet.pts)
-                stop = packet.pts + (packet.duration or default)
-                end = stop if end is None else max(end, stop)
-            if first is None:
-                raise AudioRenderError(f"{path} has a video stream without frames")
-            duration = float((end - first) * stream.time_base)
-    except av.error.FFmpegError as error:
-        raise AudioRenderError(f"cannot read video {path}: {error.strerror or error}") from None
-    return MediaInfo(path, duration, True, has_audio)
-
-
-def _frame_ticks(stream) -> int:
-    """One frame's duration in the stream's time base (for packets that lack a duration)."""
-    rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-    return max(1, round(1 / (Fraction(rate) * stream.time_base)))
+    streams, file_start = _streams_and_start(path)
+    videos = [s for s in streams if s.get("codec_type") == "video"]
+    if not videos:
+        raise AudioRenderError(f"{path} has no video stream (give a video file)")
+    time_base = Fraction(videos[0].get("time_base", "1/90000"))
+    rate = videos[0].get("avg_frame_rate", "0/0")
+    frame_rate = Fraction(rate) if rate.partition("/")[2] not in ("", "0") and Fraction(rate) > 0 else Fraction(25)
+    frame_ticks = max(1, round(1 / (frame_rate * time_base)))  # for packets without a duration
+    first = end = None
+    packets = _ffprobe(path, "-select_streams", "v:0", "-show_entries", "packet=pts,duration", "-of", "csv=p=0")
+    for line in packets.split():
+        pts, _, duration = line.partition(",")
+        if not pts.lstrip("-").isdigit():
+            continue
+        pts_value = int(pts)
+        stop = pts_value + (int(duration) if duration.isdigit() and int(duration) > 0 else frame_ticks)
+        first = pts_value if first is None else min(first, pts_value)
+        end = stop if end is None else max(end, stop)
+    if first is None:
+        raise AudioRenderError(f"{path} has a video stream without frames")
+    duration_s = float((end - first) * time_base)
+    start_s = max(0.0, float(first * time_base) - file_start)  # ffmpeg shifts all streams by the file start
+    has_audio = any(s.get("codec_type") == "audio" for s in streams)
+    return MediaInfo(path, duration_s, True, has_audio, start_s=start_s)
 
 
 def probe_audio(path: str | os.PathLike) -> MediaInfo:
     """Check that `path` holds sound and measure it."""
-    import av
-
     path = Path(path)
     if not path.is_file():
         raise AudioRenderError(f"audio not found: {path} (check the path)")
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise AudioRenderError(f"{path} has no audio stream (give a .wav or .flac file)")
-            stream = container.streams.audio[0]
-            if stream.duration is not None:
-                duration = float(stream.duration * stream.time_base)
-            elif container.duration is not None:
-                duration = container.duration / 1_000_000
-            else:
-                duration = sum(frame.samples for frame in container.decode(stream)) / stream.sample_rate
-    except av.error.FFmpegError as error:
-        raise AudioRenderError(f"cannot read audio {path}: {error.strerror or error}") from None
-    return MediaInfo(path, duration, False, True)
+    info = json.loads(_ffprobe(path, "-show_entries", "format=duration:stream=codec_type", "-of", "json",
+                               what="audio"))
+    if not any(s.get("codec_type") == "audio" for s in info.get("streams", [])):
+        raise AudioRenderError(f"{path} has no audio stream (give a .wav or .flac file)")
+    duration = info.get("format", {}).get("duration")
+    return MediaInfo(path, float(duration) if duration not in (None, "N/A") else 0.0, False, True)
 
 
-def _music_chain(music: MediaInfo, duration: float, gain_db: float) -> str:
+def _music_chain(music: MediaInfo, video: MediaInfo, gain_db: float) -> str:
+    end = video.end_s
     chain = [f"aresample={OUTPUT_RATE}", "aformat=sample_fmts=fltp:channel_layouts=stereo",
-             f"volume={gain_db:.3f}dB", f"atrim=end={duration:.6f}"]
-    if music.duration_s > duration + 1e-3:  # cut: fade so it does not stop mid-note with a click
-        fade = min(FADE_SECONDS, duration / 4)
-        chain.append(f"afade=t=out:st={duration - fade:.6f}:d={fade:.6f}")
-    chain.append(f"apad=whole_dur={duration:.6f}")
+             f"volume={gain_db:.3f}dB"]
+    delay = int(round(video.start_s * OUTPUT_RATE))
+    if delay > 0:  # the music starts with the first frame, not with the file
+        chain.append(f"adelay=delays={delay}S:all=1")
+    chain.append(f"atrim=end={end:.6f}")
+    if music.duration_s > video.duration_s + 1e-3:  # cut: fade so it does not stop mid-note with a click
+        fade = min(FADE_SECONDS, video.duration_s / 4)
+        chain.append(f"afade=t=out:st={end - fade:.6f}:d={fade:.6f}")
+    chain.append(f"apad=whole_dur={end:.6f}")
     return "[1:a:0]" + ",".join(chain)
 
 
 def build_filter_graph(video: MediaInfo, music: MediaInfo, mode: MuxMode, music_gain_db: float,
                        original_gain_db: float) -> str:
-    """The ffmpeg `-filter_complex` graph whose output `[aout]` is the new sound."""
-    duration = video.duration_s
-    music_chain = _music_chain(music, duration, music_gain_db)
+    """The ffmpeg `-filter_complex` graph whose output `[aout]` is the new sound.
+
+    Output time 0 is the input file's start; the sound runs from there to the end of the video.
+    """
+    end = video.end_s
+    music_chain = _music_chain(music, video, music_gain_db)
     if mode == "replace":
-        return music_chain + "[aout]"
+        # Reading (and dropping) the original sound keeps ffmpeg's time origin at the file's start,
+        # as in mix mode; with the video alone some demuxers (MPEG-TS) start at the video instead.
+        return music_chain + "[aout]" + (";[0:a:0]anullsink" if video.has_audio else "")
     original = ("[0:a:0]" + ",".join([
         f"aresample={OUTPUT_RATE}:async=1:first_pts=0",  # silence where the sound starts late
         "aformat=sample_fmts=fltp:channel_layouts=stereo",
-        f"volume={original_gain_db:.3f}dB", f"atrim=end={duration:.6f}", f"apad=whole_dur={duration:.6f}",
+        f"volume={original_gain_db:.3f}dB", f"atrim=end={end:.6f}", f"apad=whole_dur={end:.6f}",
     ]))
     limit = 10 ** (PEAK_CEILING_DB / 20)
     return (f"{original}[orig];{music_chain}[music];"
             f"[orig][music]amix=inputs=2:duration=first:normalize=0,"
-            f"alimiter=limit={limit:.4f}:level=0:latency=1,atrim=end={duration:.6f}[aout]")
+            f"alimiter=limit={limit:.4f}:level=0:latency=1,atrim=end={end:.6f}[aout]")
 
 
 def mux_audio_onto_video(
@@ -201,7 +227,7 @@ def mux_audio_onto_video(
                 *(["-movflags", "+faststart"] if out.suffix.lower() in (".mp4", ".m4v", ".mov") else []),
                 "-progress", "pipe:1", "-nostats", str(tmp),
             ]
-            _run_ffmpeg(command, video.duration_s, callback)
+            _run_ffmpeg(command, video.end_s, callback)
     except SymbolicError as error:
         raise AudioRenderError(str(error)) from None
     return MuxResult(out, video.duration_s, mode)

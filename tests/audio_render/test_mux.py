@@ -11,8 +11,12 @@ from audio_render.mux import OUTPUT_RATE, mux_audio_onto_video, probe_video
 AAC_FRAME_S = 1024 / OUTPUT_RATE
 
 
-def make_video(path, seconds=2.0, fps=25, sound_amplitude=None, codec="libx264", sound_freq=220.0):
-    """A small test video made with PyAV: moving stripes, optionally a sine as its sound."""
+def make_video(path, seconds=2.0, fps=25, sound_amplitude=None, codec="libx264", sound_freq=220.0,
+               first_frame=0):
+    """A small test video made with PyAV: moving stripes, optionally a sine as its sound.
+
+    `first_frame` > 0 starts the picture that many frames after the sound (a start offset).
+    """
     with av.open(str(path), "w") as container:
         video = container.add_stream(codec, rate=fps)
         video.width = video.height = 64
@@ -23,7 +27,7 @@ def make_video(path, seconds=2.0, fps=25, sound_amplitude=None, codec="libx264",
             image[:, :, 0] = (i * 10) % 256
             image[i % 64, :, 1] = 255
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = i
+            frame.pts = first_frame + i
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         if audio is not None:
@@ -113,6 +117,19 @@ def test_mix_keeps_the_original_under_the_music(videos, tmp_path):
     assert band_level(middle, 220) == pytest.approx(0.5 * 10 ** (-6 / 20), rel=0.15)
     assert band_level(middle, 880) == pytest.approx(0.3 * 10 ** (-3 / 20), rel=0.15)
     assert np.max(np.abs(sound)) <= 10 ** (-1 / 20) + 0.02  # limited under the ceiling
+
+
+@pytest.mark.parametrize("suffix, mode", [(".mkv", "replace"), (".ts", "replace"), (".ts", "mix"), (".mp4", "mix")])
+def test_music_starts_with_the_first_frame_of_a_late_starting_video(tmp_path, suffix, mode):
+    video = make_video(tmp_path / f"late{suffix}", sound_amplitude=0.05, first_frame=12)  # picture from 0.48 s
+    out = tmp_path / "out.mkv"
+    mux_audio_onto_video(video, tone(tmp_path / "m.wav", 5.0), out, mode=mode)
+    picture = probe_video(out)
+    assert picture.start_s == pytest.approx(0.48, abs=0.06)
+    sound, rate = read_audio(out)  # decoded from the output's time 0
+    onset = np.flatnonzero(np.abs(sound[:, 0]) > 0.2)[0] / rate
+    assert onset == pytest.approx(picture.start_s, abs=0.01)
+    assert abs(sound.shape[0] / rate - picture.end_s) <= AAC_FRAME_S
 
 
 def test_mix_on_a_silent_video_replaces(videos, tmp_path):
