@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from symbolic.chords import N_CHORDS
+
 MIXERS = {"M": "Mamba mixer", "A": "local causal attention"}
 KERNELS = ("auto", "torch")
 
@@ -50,7 +52,7 @@ class VMMConfig:
     dropout: float = 0.0
     video_dim: int = 4
     clip_dim: int = 0
-    n_chords: int = 1 + 12 * 13
+    n_chords: int = N_CHORDS  # symbolic.chords' vocabulary: 12 roots x qualities + no chord (id 0)
     n_keys: int = 25
     video_grad_scale: float = 1.0
     chord_grad_scale: float = 1.0

@@ -91,7 +91,7 @@ def test_missing_clip_features_count_as_zeros():
     [
         ({"video": torch.zeros(3, 10, 5)}, "video conditions"),
         ({"chords": torch.zeros(3, 9, dtype=torch.long)}, "chords must be"),
-        ({"chords": torch.full((3, 10), 157)}, "chord ids"),
+        ({"chords": torch.full((3, 10), VMMConfig(vocab_size=1).n_chords)}, "chord ids"),
         ({"key": torch.tensor([0, 1, 25])}, "key ids"),
         ({"clip": torch.zeros(3, 10, 4)}, "clip features"),
     ],
