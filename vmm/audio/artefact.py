@@ -86,7 +86,11 @@ def load_audio_model(directory: str | os.PathLike, device: torch.device | str = 
         raise VMMError(f"bad audio decoder config in {decoder_dir}: {error}") from None
     lm = AudioLM(config)
     state = load_file(str(decoder_dir / WEIGHTS_FILE))
-    missing, unexpected = lm.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = lm.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # size mismatches
+        first = str(error).split("\n\t")[1] if "\n\t" in str(error) else str(error)
+        raise VMMError(f"{decoder_dir / WEIGHTS_FILE} does not fit its config: {first.strip()}") from None
     if missing or unexpected:
         raise VMMError(f"{decoder_dir / WEIGHTS_FILE} does not fit its config: missing {missing[:3]}, "
                        f"unexpected {unexpected[:3]}")

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 Renderer = Literal["synth", "soundfont"]
 MELODY_SAMPLE_RATE = 16000
 SKYLINE_RATE = 100.0  # grid (per second) on which the highest sounding note is picked
-MIN_MELODY_NOTE = 0.05  # seconds; shorter skyline pieces are accompaniment showing through melody gaps
+MIN_MELODY_NOTE = 0.06  # seconds; shorter skyline pieces are accompaniment showing through gaps in the melody
 SILENT_RELATIVE_POWER = 1e-3  # frames below this fraction of the loudest frame carry no chroma
 MIN_FREQ, MAX_FREQ = 60.0, 4200.0  # chroma range (about B1 to C8)
 
@@ -79,7 +79,7 @@ def _runs_to_notes(top: np.ndarray, onset: np.ndarray, velocity: np.ndarray) -> 
         boundary = i == len(top) or start is None or top[i] != top[start] or onset[i]
         if not boundary:
             continue
-        if start is not None and top[start] >= 0 and (i - start) / SKYLINE_RATE >= MIN_MELODY_NOTE:
+        if start is not None and top[start] >= 0 and (i - start) / SKYLINE_RATE >= MIN_MELODY_NOTE - 1e-9:
             melody.append(MelodyNote(start / SKYLINE_RATE, i / SKYLINE_RATE, int(top[start]), int(velocity[start])))
         start = i if i < len(top) else None
     return melody
