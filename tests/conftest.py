@@ -1,11 +1,23 @@
+import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-# Test helpers (tests/support) are importable as `support.*` from every test module.
-sys.path.insert(0, str(Path(__file__).parent))
+
+def _register_support_package() -> None:
+    """Make tests/support importable as `support.*` without putting tests/ on sys.path, where the
+    folders tests/vmm, tests/symbolic ... would shadow the real packages as namespace packages."""
+    folder = Path(__file__).parent / "support"
+    spec = importlib.util.spec_from_file_location("support", folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["support"] = module
+    spec.loader.exec_module(module)
+
+
+_register_support_package()
 
 
 def pytest_collection_modifyitems(config, items):

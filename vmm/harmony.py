@@ -53,16 +53,3 @@ def chord_plan_for_key(
         per_bar.append(chord_id((tonic + degree) % 12, quality))
         step += 1
     return np.repeat(np.array(per_bar, dtype=np.int64), beats_per_bar)
-
-
-def chord_plan_from_bars(bars: list[list[int]], n_bars: int, beats_per_bar: int) -> np.ndarray:
-    """Spread user chords (bars of chord ids, several chords sharing a bar evenly) over `n_bars`,
-    repeating the progression when the video is longer than it."""
-    if not bars:
-        raise ValueError("no chords given")
-    per_beat = []
-    for bar in range(n_bars):
-        chords = bars[bar % len(bars)]
-        for beat in range(beats_per_bar):
-            per_beat.append(chords[min(beat * len(chords) // beats_per_bar, len(chords) - 1)])
-    return np.array(per_beat, dtype=np.int64)

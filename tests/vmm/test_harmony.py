@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from symbolic.chords import chord_name, chord_root, parse_chord_progression
-from vmm.harmony import chord_plan_for_key, chord_plan_from_bars
+from symbolic.chords import chord_name, chord_root
+from vmm.harmony import chord_plan_for_key
 
 
 def test_key_plan_is_diatonic_changes_at_sections_and_ends_on_the_tonic():
@@ -19,14 +19,6 @@ def test_key_plan_is_diatonic_changes_at_sections_and_ends_on_the_tonic():
 def test_same_seed_same_plan():
     a = chord_plan_for_key(0, "major", 8, 4, seed=5)
     assert np.array_equal(a, chord_plan_for_key(0, "major", 8, 4, seed=5))
-
-
-def test_user_chords_share_bars_and_repeat():
-    bars = parse_chord_progression("C G | Am")
-    plan = chord_plan_from_bars(bars, n_bars=4, beats_per_bar=4)
-    names = [chord_name(int(c)) for c in plan]
-    assert names[:8] == ["C", "C", "G", "G", "Am", "Am", "Am", "Am"]
-    assert names[8:12] == ["C", "C", "G", "G"]
 
 
 def test_bad_mode():

@@ -1,0 +1,73 @@
+import json
+import re
+
+import av
+import pytest
+from support.video_factory import make_video
+
+from symbolic.midi_io import read_score
+from vmm.cli import main
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_video(tmp_path_factory.mktemp("video") / "clip.mp4", duration=5.0, cuts=(2.5,), fps=20)
+
+
+def duration_of(path):
+    with av.open(str(path)) as container:
+        return container.duration / 1e6
+
+
+@pytest.mark.slow
+def test_score_writes_every_file_and_the_music_fits_the_video(tmp_path, clip, tiny_model_dir, capsys):
+    out = tmp_path / "out"
+    code = main(["score", str(clip), "--out", str(out), "--model", str(tiny_model_dir), "--tempo", "120",
+                 "--instruments", "piano,bass,drums", "--key", "A minor", "--seed", "3"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    names = {p.name for p in out.iterdir()}
+    assert names == {"score.mid", "score.musicxml", "pianoroll.png", "plan.json", "plan.png", "preview.wav",
+                     "clip.scored.mp4"}
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["tempo"] == 120 and plan["key"] == "A minor"
+    score = read_score(out / "score.mid")
+    assert [t.name for t in score.tracks] == ["Piano", "Bass", "Drums"]
+    seconds = score.to("second")
+    assert max(n.time + n.duration for t in seconds.tracks for n in t.notes) <= 5.0 + 1e-3
+    assert abs(duration_of(out / "clip.scored.mp4") - duration_of(clip)) < 0.1
+    assert re.search(r"cut at 2\.(4|5)\d s -> bar line at 2\.00 s", captured.out), captured.out
+    assert "time per stage" in captured.out
+
+
+def test_compose_without_audio(tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "song"
+    code = main(["compose", "--bars", "2", "--tempo", "90", "--chords", "Am F", "--instruments", "piano,strings",
+                 "--no-audio", "--out", str(out), "--model", str(tiny_model_dir)])
+    assert code == 0, capsys.readouterr().err
+    assert {p.name for p in out.iterdir()} == {"score.mid", "score.musicxml", "pianoroll.png", "plan.json"}
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["n_bars"] == 2 and len(plan["chords"]) == 8
+
+
+def test_existing_output_is_not_overwritten(tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    code = main(["compose", "--bars", "1", "--no-audio", "--out", str(out), "--model", str(tiny_model_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
+    assert (out / "mine.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["score", "missing.mp4"], "video not found"),
+    (["compose", "--bars", "0"], "--bars"),
+    (["compose", "--instruments", "kazoo-9000"], "unknown instrument"),
+    (["compose", "--chords", "Hmaj13#"], "chord"),
+])
+def test_bad_input_is_one_line(tmp_path, tiny_model_dir, capsys, args, message):
+    code = main([*args, "--out", str(tmp_path / "o"), "--model", str(tiny_model_dir), "--no-audio"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

@@ -1,0 +1,75 @@
+"""What `vmm score` and `vmm compose` share at the command line: options, the progress display,
+and the summary printed at the end."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import contextmanager
+from pathlib import Path
+
+from vmm.score.pipeline import DEFAULT_INSTRUMENTS, ScoreOptions, ScoreResult
+
+STAGE_LABELS = {
+    "features": "reading the video", "plan": "planning", "model": "loading the model",
+    "generate": "generating (bars)", "export": "writing the score", "render": "rendering the preview",
+    "mux": "putting the music on the video",
+}
+
+
+def add_music_arguments(parser: argparse.ArgumentParser, *, default_out: str) -> None:
+    parser.add_argument("--out", type=Path, default=Path(default_out), help=f"output folder (default {default_out})")
+    parser.add_argument("--tempo", type=float, help="beats per minute (default: from the video's rhythm)")
+    parser.add_argument("--key", help='key, e.g. "A minor" (default: suggested by the mood)')
+    parser.add_argument("--chords", help='chords, e.g. "Am F C G" or "C G/B | Am7 Fmaj7" ("|" = bar line)')
+    parser.add_argument("--time-signature", default="4/4", help="metre, e.g. 3/4 (default 4/4)")
+    parser.add_argument("--instruments", default=DEFAULT_INSTRUMENTS,
+                        help=f"comma-separated instruments (default {DEFAULT_INSTRUMENTS})")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    parser.add_argument("--cfg-scale", type=float, default=1.0,
+                        help="classifier-free guidance towards the plan (1 = off, e.g. 2 = stronger)")
+    parser.add_argument("--soundfont", help="SoundFont for the preview (.sf2/.sf3; default: found automatically)")
+    parser.add_argument("--no-audio", action="store_true", help="write the score only, no preview or video")
+    parser.add_argument("--model", type=Path, help="model folder written by `vmm export` (default: the shipped one)")
+    parser.add_argument("--force", action="store_true", help="write into a non-empty output folder")
+
+
+def options_from_args(args: argparse.Namespace) -> ScoreOptions:
+    return ScoreOptions(
+        out_dir=args.out, tempo=args.tempo, key=args.key, chords=args.chords, instruments=args.instruments,
+        time_signature=args.time_signature, seed=args.seed, temperature=args.temperature, top_p=args.top_p,
+        cfg_scale=args.cfg_scale, soundfont=args.soundfont, audio=not args.no_audio, model_dir=args.model,
+        clip_weights=getattr(args, "clip_weights", None), force=args.force,
+    )
+
+
+@contextmanager
+def progress_display():
+    """A rich progress display with one line per stage; yields the pipeline's progress callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    tasks: dict[str, int] = {}
+    with Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=False) as display:
+        def update(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = display.add_task(STAGE_LABELS.get(stage, stage), total=total)
+            display.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def print_summary(result: ScoreResult) -> None:
+    plan = result.plan
+    numerator, denominator = plan.time_signature
+    print(f"tempo {plan.tempo:g} BPM ({plan.tempo_source}), {numerator}/{denominator}, key {plan.key} "
+          f"({plan.key_source}), {plan.n_bars} bars, {plan.music_duration_s:.1f} s")
+    for cut in plan.cuts:
+        print(f"  cut at {cut['time_s']:.2f} s -> {cut['kind']} line at {cut['snapped_time_s']:.2f} s "
+              f"(bar {cut['bar'] + 1}, beat {cut['beat'] + 1})")
+    print("time per stage: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result.timings.items())
+          + f"; total {sum(result.timings.values()):.1f} s")
+    print(f"wrote into {result.out_dir}:")
+    for path in result.files.values():
+        print(f"  {path}")
