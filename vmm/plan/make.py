@@ -73,15 +73,16 @@ def section_starts(cuts: list[PlanCut], beats_per_bar: int, n_bars: int) -> list
 
 def bar_motion(features: VideoFeatures, bar_times: np.ndarray, duration: float) -> np.ndarray:
     """[n_bars] mean motion over each bar (over the part before the video's end)."""
-    values = []
-    for start, end in zip(bar_times[:-1], bar_times[1:], strict=True):
-        inside = (features.times >= start) & (features.times < min(end, duration))
-        if inside.any():
-            values.append(float(features.motion[inside].mean()))
-        else:  # a bar shorter than the grid step: take the nearest grid point
-            values.append(float(features.motion[np.argmin(np.abs(features.times - start))]) if len(features.times)
-                          else 0.0)
-    return np.asarray(values)
+    times, motion = features.times, features.motion
+    if len(times) == 0:
+        return np.zeros(len(bar_times) - 1)
+    starts = np.searchsorted(times, bar_times[:-1], side="left")
+    ends = np.searchsorted(times, np.minimum(bar_times[1:], duration), side="left")
+    values = np.empty(len(starts))
+    for i, (lo, hi) in enumerate(zip(starts, ends, strict=True)):
+        # a bar shorter than the grid step takes the nearest grid point
+        values[i] = motion[lo:hi].mean() if hi > lo else motion[min(lo, len(motion) - 1)]
+    return values
 
 
 def beat_strength(features: VideoFeatures, beat_s: float, n_beats: int, duration: float,

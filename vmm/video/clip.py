@@ -8,8 +8,10 @@ semantic features.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +87,18 @@ class ClipEncoder:
         return torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
 
 
+@contextlib.contextmanager
+def quiet_open_clip(level: int = logging.WARNING) -> Iterator[None]:
+    """Hold back open_clip's messages below `level` (it logs its steps on the root logger)."""
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(max(previous, level))
+    try:
+        yield
+    finally:
+        root.setLevel(previous)
+
+
 def find_cached_weights(model_name: str) -> LocalWeights | None:
     """A checkpoint for `model_name` already in open_clip's or the Hugging Face cache, or None.
 
@@ -145,8 +159,9 @@ def load_clip_encoder(model_name: str = "ViT-B-32", weights: str | os.PathLike |
         if local is None:
             return None
     try:
-        model = open_clip.create_model(model_name, pretrained=str(local.path), device=device,
-                                       force_quick_gelu=local.quick_gelu, pretrained_text=False)
+        with quiet_open_clip():
+            model = open_clip.create_model(model_name, pretrained=str(local.path), device=device,
+                                           force_quick_gelu=local.quick_gelu, pretrained_text=False)
     except Exception as error:  # open_clip raises RuntimeError, KeyError, pickle errors, ...
         raise VMMError(f"cannot load CLIP weights {local.path} into {model_name} "
                        f"({type(error).__name__}: {str(error).splitlines()[0][:120]})") from None

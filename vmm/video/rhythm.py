@@ -39,7 +39,7 @@ class RhythmSettings:
     cut_window_s: float = 1.0
     cut_min_gap_s: float = 0.4
     beat_min_gap_s: float = 0.2
-    beat_floor: float = 0.15
+    beat_floor: float = 0.05
     beat_window_s: float = 2.0
     beat_min_impact: float = 0.002
 
