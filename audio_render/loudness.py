@@ -54,10 +54,14 @@ def k_weighting_biquads(sample_rate: float) -> list[tuple[np.ndarray, np.ndarray
     return [(b_shelf, a_shelf), (b_high, a_high)]
 
 
-def _biquad_response(b: np.ndarray, a: np.ndarray, omega: np.ndarray) -> np.ndarray:
-    z1 = np.exp(-1j * omega)
+def k_weighting_response(size: int, sample_rate: float) -> np.ndarray:
+    """The complex response of both stages on the bins of a real FFT of length `size`: `(size // 2 + 1,)`."""
+    z1 = np.exp(-2j * math.pi * np.fft.rfftfreq(size))  # z^-1 on the unit circle
     z2 = z1 * z1
-    return (b[0] + b[1] * z1 + b[2] * z2) / (a[0] + a[1] * z1 + a[2] * z2)
+    response = np.ones_like(z1)
+    for b, a in k_weighting_biquads(sample_rate):
+        response *= (b[0] + b[1] * z1 + b[2] * z2) / (a[0] + a[1] * z1 + a[2] * z2)
+    return response
 
 
 def k_weight(samples: np.ndarray, sample_rate: float) -> np.ndarray:
@@ -75,11 +79,7 @@ def k_weight(samples: np.ndarray, sample_rate: float) -> np.ndarray:
     size = _fast_length(n + int(sample_rate * 0.5))
     channels_first = np.ascontiguousarray(samples.T, dtype=np.float32)
     spectrum = np.fft.rfft(channels_first, n=size, axis=-1)  # (c, size // 2 + 1) complex64
-    omega = 2 * math.pi * np.fft.rfftfreq(size)
-    response = np.ones_like(omega, dtype=np.complex128)
-    for b, a in k_weighting_biquads(sample_rate):
-        response *= _biquad_response(b, a, omega)
-    spectrum *= response.astype(np.complex64)
+    spectrum *= k_weighting_response(size, sample_rate).astype(np.complex64)
     return np.fft.irfft(spectrum, n=size, axis=-1)[:, :n]
 
 
@@ -145,10 +145,15 @@ def integrated_loudness(samples: np.ndarray, sample_rate: float) -> float:
     return float(-0.691 + 10 * math.log10(kept.mean()))
 
 
+def peak(samples: np.ndarray) -> float:
+    """Largest absolute sample value (two reductions, no temporary array)."""
+    return max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
+
+
 def peak_dbfs(samples: np.ndarray) -> float:
     """Sample peak in dBFS (`-inf` for silence)."""
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    return 20 * math.log10(peak) if peak > 0 else -math.inf
+    value = peak(samples)
+    return 20 * math.log10(value) if value > 0 else -math.inf
 
 
 def normalization_gain_db(loudness_lufs: float, peak_db: float, target_lufs: float, peak_ceiling_db: float) -> float:
@@ -179,5 +184,5 @@ def normalize_loudness(
     """
     loudness = integrated_loudness(samples, sample_rate)
     gain_db = normalization_gain_db(loudness, peak_dbfs(samples), target_lufs, peak_ceiling_db)
-    scaled = (samples * np.float32(10 ** (gain_db / 20))).astype(np.float32, copy=False)
+    scaled = np.multiply(samples, np.float32(10 ** (gain_db / 20)), dtype=np.float32)
     return scaled, gain_db, loudness + gain_db

@@ -19,7 +19,7 @@ import numpy as np
 
 from audio_render.audio_io import check_audio_suffix, write_audio
 from audio_render.errors import AudioRenderError
-from audio_render.loudness import integrated_loudness, normalize_loudness, peak_dbfs
+from audio_render.loudness import integrated_loudness, normalize_loudness, peak, peak_dbfs
 from audio_render.soundfonts import find_soundfont
 from audio_render.synth import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Backend, Callback, SynthRequest, synthesize
 from symbolic.errors import SymbolicError
@@ -142,17 +142,25 @@ def trim_tail(samples: np.ndarray, sample_rate: int, end_seconds: float) -> np.n
     """
     if samples.shape[0] == 0:
         return samples
-    level = np.max(np.abs(samples), axis=1)
-    threshold = float(level.max()) * 10 ** (AUDIBLE_DB / 20)
-    audible = np.flatnonzero(level > threshold)
-    last = int(audible[-1]) + 1 if audible.size else 0
+    threshold = peak(samples) * 10 ** (AUDIBLE_DB / 20)
+    last = _last_frame_above(samples, threshold)
     fade = int(FADE_SECONDS * sample_rate)
     keep = min(samples.shape[0], max(last, int(math.ceil(end_seconds * sample_rate))) + fade)
-    out = samples[:keep].astype(np.float32, copy=True)
+    out = np.array(samples[:keep], dtype=np.float32)
     fade = min(fade, keep)
     if fade:
         out[keep - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
     return out
+
+
+def _last_frame_above(samples: np.ndarray, threshold: float, chunk: int = 1 << 15) -> int:
+    """One past the last frame with a sample above `threshold` (0 if none); scans back from the end."""
+    for stop in range(samples.shape[0], 0, -chunk):
+        start = max(0, stop - chunk)
+        loud = np.flatnonzero((np.abs(samples[start:stop]) > threshold).any(axis=1))
+        if loud.size:
+            return start + int(loud[-1]) + 1
+    return 0
 
 
 def render_midi_samples(

@@ -10,6 +10,9 @@ controllers, pitch bends, drums on channel 10). Feeding note events from Python 
 `write_float` calls was measured at the same speed (0.46 s vs 0.44 s for 64 s of four tracks) but
 would reimplement MIDI semantics, so the player is used.
 
+Only the samples of the presets in use are loaded (`synth.dynamic-sample-loading`), which halves
+the time of a typical render with a compressed `.sf3` SoundFont.
+
 After the score's last note-off the synth keeps running until the release and reverb tails fall
 silent (`tail_seconds` at most); the caller trims what remains.
 """
@@ -40,6 +43,9 @@ BLOCK_FRAMES = 4096  # frames per write_float call: large enough that ctypes ove
 SILENCE = 1e-5  # -100 dBFS, below 16-bit resolution: a block this quiet ends the tail
 SYNTH_GAIN = 0.3  # FluidSynth's master gain; output is float and normalised later, so only headroom matters
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 96000  # FluidSynth's accepted range
+# Load only the samples of the presets the score selects: an .sf3 otherwise decodes all its Vorbis
+# samples first (0.8 s of a 1.3 s render of 60 s with FluidR3Mono_GM). The audio is identical.
+SYNTH_SETTINGS = {"synth.dynamic-sample-loading": 1}
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def load_binding() -> _Binding | None:
 
 def _render_library(binding: _Binding, request: SynthRequest, callback: Callback | None) -> np.ndarray:
     fs = binding.module
-    synth = fs.Synth(gain=SYNTH_GAIN, samplerate=float(request.sample_rate), channels=16)
+    synth = fs.Synth(gain=SYNTH_GAIN, samplerate=float(request.sample_rate), channels=16, **SYNTH_SETTINGS)
     player = None
     try:
         # Read when the player is created: advance with the samples written, not the wall clock,
@@ -201,7 +207,8 @@ def _render_cli(request: SynthRequest, callback: Callback | None) -> np.ndarray:
         command = [
             program, "-n", "-i", "-q", "-T", "raw", "-O", "float", "-E", "little",
             "-r", str(request.sample_rate), "-g", str(SYNTH_GAIN), "-o", "player.reset-synth=0",
-            "-o", "synth.midi-channels=16", "-F", str(raw_path), str(request.soundfont), str(midi_path),
+            "-o", "synth.midi-channels=16", *[a for k, v in SYNTH_SETTINGS.items() for a in ("-o", f"{k}={v}")],
+            "-F", str(raw_path), str(request.soundfont), str(midi_path),
         ]
         log.debug("running %s", " ".join(command))
         result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "LANG": "C"})
