@@ -52,10 +52,10 @@ class SoundFontCandidate:
 
 
 def check_soundfont(path: str | os.PathLike, what: str = "SoundFont") -> Path:
-    """Return `path` if it is a readable `.sf2`/`.sf3` file with a SoundFont header, else raise.
+    """Return `path` if it is a readable `.sf2`/`.sf3` file with a complete SoundFont header, else raise.
 
-    Checking the RIFF `sfbk` header here gives one clear message instead of FluidSynth's own
-    multi-line complaints on stderr.
+    Checking the RIFF `sfbk` header and the declared size here gives one clear message instead of
+    FluidSynth's own multi-line complaints on stderr.
     """
     path = Path(path).expanduser()
     if not path.exists():
@@ -71,6 +71,10 @@ def check_soundfont(path: str | os.PathLike, what: str = "SoundFont") -> Path:
         raise AudioRenderError(f"{what} {path} cannot be read ({error.strerror})") from None
     if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"sfbk":
         raise AudioRenderError(f"{what} {path} is not a valid SoundFont (no RIFF 'sfbk' header; file corrupt?)")
+    declared = 8 + int.from_bytes(header[4:8], "little")
+    size = path.stat().st_size
+    if size < declared:
+        raise AudioRenderError(f"{what} {path} is truncated ({size} of {declared} bytes; download it again)")
     return path
 
 

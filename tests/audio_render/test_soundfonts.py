@@ -34,6 +34,7 @@ def test_explicit_path_wins(tmp_path, fake_soundfont, isolated):
     ("notes.txt", b"RIFF\x04\x00\x00\x00sfbk", "not a .sf2 or .sf3"),
     ("broken.sf2", b"this is not a soundfont", "not a valid SoundFont"),
     ("wave.sf3", b"RIFF\x04\x00\x00\x00WAVE", "not a valid SoundFont"),
+    ("cut.sf2", b"RIFF\x00\x10\x00\x00sfbkLIST", "truncated"),
 ])
 def test_bad_explicit_path_is_an_error(tmp_path, isolated, name, content, message):
     environ, _ = isolated

@@ -41,7 +41,7 @@ def test_flac_out_and_sample_rate(song_midi, tmp_path):
     assert out.read_bytes()[:4] == b"fLaC"
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "corrupt", "folder", "bad_soundfont", "missing_soundfont",
+@pytest.mark.parametrize("case", ["missing", "empty", "corrupt", "folder", "bad_soundfont", "truncated_soundfont", "missing_soundfont",
                                   "missing_out_dir", "mp3_out", "bad_rate", "out_is_input"])
 def test_bad_input_is_one_line_exit_2_and_no_file(song_midi, tmp_path, capsys, case):
     midi, extra = song_midi, ["--soundfont", SMALL_SF]
@@ -58,6 +58,9 @@ def test_bad_input_is_one_line_exit_2_and_no_file(song_midi, tmp_path, capsys, c
     elif case == "bad_soundfont":
         (tmp_path / "bad.sf2").write_bytes(b"not a soundfont at all")
         extra = ["--soundfont", str(tmp_path / "bad.sf2")]
+    elif case == "truncated_soundfont":
+        (tmp_path / "cut.sf2").write_bytes(pretty_midi_soundfont().read_bytes()[:100_000])
+        extra = ["--soundfont", str(tmp_path / "cut.sf2")]
     elif case == "missing_soundfont":
         extra = ["--soundfont", str(tmp_path / "gone.sf2")]
     elif case == "missing_out_dir":
