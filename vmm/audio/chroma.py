@@ -167,9 +167,10 @@ def chroma_from_audio(samples: np.ndarray | torch.Tensor, sample_rate: int, fram
     n_fft = 1 << int(math.ceil(math.log2(max(2048, 4 * hop))))  # >= 4 Hz resolution at 16 kHz
     centres = (torch.arange(num_frames) * hop).round().long()
     padded = torch.nn.functional.pad(wav, (n_fft // 2, n_fft // 2 + max(0, int(centres[-1]) - len(wav) + 1)))
-    frames = padded.unfold(0, n_fft, 1)[centres] * torch.hann_window(n_fft)  # [T, n_fft]
-    power = torch.fft.rfft(frames).abs().pow(2)  # [T, F]
-    chroma = power @ chroma_filterbank(n_fft, sample_rate).T  # [T, 12]
+    windows = padded.unfold(0, n_fft, 1)  # a view: [N, n_fft]
+    bank, taper = chroma_filterbank(n_fft, sample_rate).T, torch.hann_window(n_fft)
+    chroma = torch.cat([torch.fft.rfft(windows[part] * taper).abs().pow(2) @ bank  # [<= 1024, 12]
+                        for part in centres.split(1024)])  # blocks bound the memory of long audio
     energy = chroma.sum(-1)
     audible = energy > SILENT_RELATIVE_POWER * energy.max().clamp_min(1e-12)
     if argmax:

@@ -10,6 +10,7 @@ Glossary: B batch, C audio channels, N samples, K codebooks, T codec frames.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -87,6 +88,50 @@ class Codec:
             raise ValueError(f"expected codes [B, {self.num_codebooks}, T], got {tuple(codes.shape)}")
         out = self.model.decode(codes[None].to(self.device), [None], return_dict=True)
         return out.audio_values
+
+    def encode_long(self, wav: torch.Tensor, chunk_seconds: float = 30.0, context_seconds: float = 1.0) -> torch.Tensor:
+        """`encode` in chunks, for audio of any length in bounded memory.
+
+        Each chunk is encoded with `context_seconds` of its neighbours on both sides and only its own
+        frames are kept, so chunk edges see the same surroundings as in one pass.
+
+        Args:
+            wav: [B, C, N].
+
+        Returns:
+            [B, K, ceil(N / hop_length)] codes.
+        """
+        hop, total = self.hop_length, math.ceil(wav.shape[-1] / self.hop_length)
+        chunk, context = self._frames(chunk_seconds), self._frames(context_seconds)
+        parts = []
+        for start in range(0, total, chunk):
+            end = min(start + chunk, total)
+            left = max(0, start - context)
+            piece = wav[..., left * hop:(end + context) * hop]
+            parts.append(self.encode(piece)[..., start - left:start - left + end - start])
+        return torch.cat(parts, dim=-1)
+
+    def decode_long(self, codes: torch.Tensor, chunk_seconds: float = 30.0, context_seconds: float = 1.0) -> torch.Tensor:
+        """`decode` in chunks with `context_seconds` of neighbouring codes on each side (trimmed after).
+
+        Args:
+            codes: [B, K, T].
+
+        Returns:
+            [B, C, T * hop_length] waveform.
+        """
+        hop, total = self.hop_length, codes.shape[-1]
+        chunk, context = self._frames(chunk_seconds), self._frames(context_seconds)
+        parts = []
+        for start in range(0, total, chunk):
+            end = min(start + chunk, total)
+            left = max(0, start - context)
+            audio = self.decode(codes[..., left:end + context])
+            parts.append(audio[..., (start - left) * hop:(end - left) * hop])
+        return torch.cat(parts, dim=-1)
+
+    def _frames(self, seconds: float) -> int:
+        return max(1, round(seconds * self.frame_rate))
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write `config.json` + `model.safetensors` (transformers format) into `directory`."""

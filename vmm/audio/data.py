@@ -207,7 +207,7 @@ class AudioDataModule(pl.LightningDataModule):
         wav = load_audio(pair.audio or pair.video, codec.sample_rate)
         if wav.numel() == 0:
             raise VMMError("the audio is empty")
-        codes = codec.encode(wav[None, None].to(codec.device))[0].cpu()
+        codes = codec.encode_long(wav[None, None].to(codec.device))[0].cpu()
         num_frames = codes.shape[-1]
         video = None
         if pair.video is not None:

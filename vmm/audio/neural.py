@@ -101,7 +101,7 @@ def generate_neural_audio(
     log.info("neural audio: %.1f s, %d frames, windows of %d frames (overlap %d)", duration, total, window, overlap)
     codes = generate_long(lm, lambda w: sources.window(w.start, w.end), total, window_frames=window,
                           overlap_frames=overlap, settings=sampling, generator=generator, callback=callback)
-    wav = codec.decode(codes)[0]  # [C, N]
+    wav = codec.decode_long(codes)[0]  # [C, N]
     wav = wav[:, : round(duration * codec.sample_rate)].T.float().cpu().numpy()
     with atomic_output(out) as tmp:
         write_audio(tmp, wav, codec.sample_rate)

@@ -38,9 +38,10 @@ def test_dropout_flags_rates():
     assert abs(kept[0].float().mean() - 0.9 * 0.8) < 0.01
 
 
-def test_tiny_config_runs_through_lightning_cli(pair_dir, tmp_path):
+def test_tiny_config_runs_through_lightning_cli(pair_dir, tmp_path, monkeypatch):
     """The YAML works with a plain LightningCLI in subclass mode (what `vmm fit` uses), trains a few
     steps on (video, audio, MIDI) pairs, and exports the artefact that inference loads."""
+    monkeypatch.setattr("sys.argv", ["vmm"])
     export = tmp_path / "model"
     args = ["fit", "--config", str(CONFIG), "--data.init_args.data_dir", str(pair_dir),
             "--model.init_args.export_dir", str(export), "--trainer.max_steps", "3",
@@ -76,3 +77,19 @@ def test_short_clips_are_skipped_and_empty_folder_is_an_error(pair_dir, tmp_path
     empty.mkdir()
     with pytest.raises(VMMError, match="no usable training pairs"):
         AudioDataModule(str(empty)).attach(AudioLMConfig())
+
+
+def test_a_video_with_sound_is_a_pair_by_itself(tmp_path):
+    from support.video_factory import make_video
+
+    from vmm.audio.config import AudioLMConfig
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    make_video(folder / "solo.mp4", duration=2.5, fps=10.0, audio=True)
+    dm = AudioDataModule(str(folder), segment_seconds=2.0)
+    dm.attach(AudioLMConfig())
+    (clip,) = dm.train_clips
+    assert clip.video is not None and clip.score is None
+    assert abs(clip.codes.shape[-1] - 125) <= 3  # the track's 2.5 s (AAC may pad a few ms)
+    assert clip.chroma.shape == (clip.codes.shape[-1], 12)
