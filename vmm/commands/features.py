@@ -40,12 +40,15 @@ def check_new_output(path: Path | None, force: bool) -> None:
 
 def extract_with_progress(video: Path, **kwargs):
     """`extract_features` with a progress bar on the terminal."""
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from vmm.video.features import extract_features
 
+    console = Console(stderr=True)  # stdout stays clean for `vmm plan --json -`
     with Progress(TextColumn("reading {task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), transient=True) as progress:
+                  TimeElapsedColumn(), transient=True, console=console,
+                  disable=not console.is_terminal) as progress:
         task = progress.add_task(video.name, total=None)
 
         def callback(done: int, total: int | None) -> None:

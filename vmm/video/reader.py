@@ -234,6 +234,8 @@ class VideoReader:
             yield time, duration, frame
         if last_time is None:
             raise VMMError(f"no frame of {self.path} could be decoded (the file is damaged); re-encode or re-download it")
+        if not intervals:
+            raise VMMError(f"{self.path} holds a single picture, not a video; give a video file")
         fallback = 1.0 / self.info.average_fps if self.info.average_fps else 0.04
         self.decoded_duration = last_time + (last_duration or fallback)
         self.missing_frames = count_missing_frames(intervals)

@@ -123,6 +123,18 @@ def test_not_a_video_fails_with_one_line(tmp_path, capsys, maker, message):
     assert not (tmp_path / "f.npz").exists()
 
 
+def test_a_still_image_is_not_a_video(tmp_path):
+    import av
+
+    with av.open(str(tmp_path / "still.png"), "w") as container:
+        stream = container.add_stream("png")
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "rgb24"
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((24, 32, 3), np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+    with pytest.raises(VMMError, match="single picture"):
+        extract_features(tmp_path / "still.png", use_clip=False, use_cache=False)
+
+
 def test_missing_and_empty_files_fail_clearly(tmp_path):
     with pytest.raises(VMMError, match="not found"):
         extract_features(tmp_path / "nope.mp4", use_clip=False, use_cache=False)
