@@ -156,21 +156,13 @@ def peak_dbfs(samples: np.ndarray) -> float:
     return 20 * math.log10(value) if value > 0 else -math.inf
 
 
-def normalization_gain_db(loudness_lufs: float, peak_db: float, target_lufs: float, peak_ceiling_db: float) -> float:
-    """The gain that brings the loudness to the target without the peak passing the ceiling.
-
-    A plain gain, no limiter: a very peaky signal ends up quieter than the target rather than
-    distorted. Silence gets 0 dB.
-    """
-    if not math.isfinite(loudness_lufs) or not math.isfinite(peak_db):
-        return 0.0
-    return min(target_lufs - loudness_lufs, peak_ceiling_db - peak_db)
-
-
 def normalize_loudness(
     samples: np.ndarray, sample_rate: float, target_lufs: float = -16.0, peak_ceiling_db: float = -1.0,
 ) -> tuple[np.ndarray, float, float]:
     """Scale `samples` to `target_lufs`, lowered where needed to keep the sample peak under the ceiling.
+
+    A plain gain, no limiter: a very peaky signal ends up quieter than the target rather than
+    distorted. Silence is returned unchanged with a gain of 0 dB.
 
     Args:
         samples: `(n, c)` float.
@@ -180,9 +172,23 @@ def normalize_loudness(
 
     Returns:
         `(scaled, gain_db, loudness_lufs)`: the `(n, c)` float32 samples, the gain applied in dB, and
-        the loudness after scaling (a gain shifts the gated loudness by exactly itself).
+        the loudness after scaling.
     """
-    loudness = integrated_loudness(samples, sample_rate)
-    gain_db = normalization_gain_db(loudness, peak_dbfs(samples), target_lufs, peak_ceiling_db)
-    scaled = np.multiply(samples, np.float32(10 ** (gain_db / 20)), dtype=np.float32)
-    return scaled, gain_db, loudness + gain_db
+    loudness, peak_db = integrated_loudness(samples, sample_rate), peak_dbfs(samples)
+    if not math.isfinite(peak_db):  # silence
+        return samples.astype(np.float32), 0.0, loudness
+    if math.isfinite(loudness):
+        gain_db = min(target_lufs - loudness, peak_ceiling_db - peak_db)
+        return _scale(samples, gain_db), gain_db, loudness + gain_db  # gating shifts with the gain
+    # Too quiet to measure (every block under the -70 LUFS gate): raise it to the peak ceiling,
+    # measure it there, and lower it again if that overshoots the target.
+    gain_db = peak_ceiling_db - peak_db
+    raised = integrated_loudness(_scale(samples, gain_db), sample_rate)
+    if math.isfinite(raised) and raised > target_lufs:
+        gain_db -= raised - target_lufs
+    scaled = _scale(samples, gain_db)
+    return scaled, gain_db, integrated_loudness(scaled, sample_rate)
+
+
+def _scale(samples: np.ndarray, gain_db: float) -> np.ndarray:
+    return np.multiply(samples, np.float32(10 ** (gain_db / 20)), dtype=np.float32)

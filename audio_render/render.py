@@ -182,7 +182,7 @@ def render_midi_samples(
                                                       settings.peak_ceiling_db)
     else:
         gain_db, loudness = 0.0, integrated_loudness(audio, settings.sample_rate)
-    if not math.isfinite(loudness):
+    if peak(audio) == 0.0:
         log.warning("%s rendered to silence with %s (does the SoundFont have its instruments?)", midi_path, font)
     return RenderedAudio(audio, settings.sample_rate, font, gain_db, loudness, peak_dbfs(audio))
 

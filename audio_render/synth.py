@@ -40,7 +40,7 @@ Backend = Literal["auto", "library", "cli"]
 Callback = Callable[[int, int], None]
 
 BLOCK_FRAMES = 4096  # frames per write_float call: large enough that ctypes overhead vanishes
-SILENCE = 1e-5  # -100 dBFS, below 16-bit resolution: a block this quiet ends the tail
+SILENCE_DB = -80.0  # relative to the loudest block so far: a block this quiet ends the tail
 SYNTH_GAIN = 0.3  # FluidSynth's master gain; output is float and normalised later, so only headroom matters
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 96000  # FluidSynth's accepted range
 # Load only the samples of the presets the score selects: an .sf3 otherwise decodes all its Vorbis
@@ -179,14 +179,17 @@ def _run_blocks(
     expected = max(request.expected_frames, 1)
     blocks: list[np.ndarray] = []
     done = 0
+    loudest = 0.0
     while done < limit:
         block = write_block(min(BLOCK_FRAMES, limit - done))
         blocks.append(block)
         done += block.shape[0]
         if callback is not None:
             callback(min(done, expected), expected)
+        level = max(float(block.max()), -float(block.min()))
+        loudest = max(loudest, level)
         # Past the last note-off no note can start, so the first silent block ends the tail.
-        if done >= end_frame and float(np.max(np.abs(block))) < SILENCE:
+        if done >= end_frame and level <= max(loudest * 10 ** (SILENCE_DB / 20), 1e-9):
             break
     if callback is not None:
         callback(expected, expected)

@@ -98,3 +98,19 @@ def test_silence_is_left_alone():
     silent = np.zeros((44100, 2), np.float32)
     scaled, gain, _ = normalize_loudness(silent, 44100)
     assert gain == 0.0 and not scaled.any()
+
+
+def test_sound_under_the_gate_is_still_normalised():
+    sr = 44100
+    whisper = sine(440, 2, sr, 10 ** (-80 / 20))  # about -80 LUFS: every block is gated out
+    assert integrated_loudness(whisper, sr) == -math.inf
+    # Raised to the ceiling it would read about -4 LUFS, over a -30 target: lowered to the target.
+    scaled, gain, loudness = normalize_loudness(whisper, sr, target_lufs=-30.0, peak_ceiling_db=-1.0)
+    assert loudness == pytest.approx(-30.0, abs=0.01)
+    assert integrated_loudness(scaled, sr) == pytest.approx(-30.0, abs=0.01)
+    assert peak_dbfs(scaled) < -1.0
+    # A target louder than the ceiling allows: the ceiling wins.
+    scaled, gain, loudness = normalize_loudness(whisper, sr, target_lufs=-1.0, peak_ceiling_db=-1.0)
+    assert peak_dbfs(scaled) == pytest.approx(-1.0, abs=1e-3)
+    assert gain == pytest.approx(79.0, abs=0.01)
+    assert loudness == pytest.approx(integrated_loudness(scaled, sr)) and loudness < -1.0
