@@ -14,12 +14,15 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from vmm.errors import VMMError
 from vmm.video.cache import file_fingerprint
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ class ClipEncoder:
 
     def __init__(self, model: torch.nn.Module, *, mean=OPENAI_MEAN, std=OPENAI_STD,
                  identity: str | None = None, device: str | torch.device = "cpu") -> None:
+        import torch  # imported here: reading videos without CLIP does not need torch
+
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         size = model.visual.image_size
@@ -67,6 +72,8 @@ class ClipEncoder:
         Returns:
             [B, 3, S, S] float32 with S = image_size.
         """
+        import torch
+
         s = self.image_size
         h, w = images.shape[1:3]
         top, left = (h - s) // 2, (w - s) // 2
@@ -74,7 +81,6 @@ class ClipEncoder:
         pixels = crop.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
         return (pixels - self.mean) / self.std
 
-    @torch.inference_mode()
     def encode(self, images: np.ndarray) -> np.ndarray:
         """L2-normalised image embeddings.
 
@@ -83,8 +89,11 @@ class ClipEncoder:
         Returns:
             [B, D] float32.
         """
-        features = self.model.encode_image(self.preprocess(images))
-        return torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
+        import torch
+
+        with torch.inference_mode():
+            features = self.model.encode_image(self.preprocess(images))
+            return torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
 
 
 @contextlib.contextmanager
