@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, help="the video file (anything ffmpeg reads)")
     add_music_arguments(parser, default_out="vmm_output")
     parser.add_argument("--clip-weights", type=Path, help="local open_clip checkpoint for semantic features")
+    parser.add_argument("--audio-model", type=Path,
+                        help="neural audio model folder (codec/ + decoder/): also write neural.wav and "
+                             "<clip>.neural.mp4")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ STAGE_LABELS = {
     "features": "reading the video", "plan": "planning", "model": "loading the model",
     "generate": "generating (bars)", "export": "writing the score", "render": "rendering the preview",
     "mux": "putting the music on the video",
+    "neural": "neural audio (windows)",
 }
 
 
@@ -40,7 +41,8 @@ def options_from_args(args: argparse.Namespace) -> ScoreOptions:
         out_dir=args.out, tempo=args.tempo, key=args.key, chords=args.chords, instruments=args.instruments,
         time_signature=args.time_signature, seed=args.seed, temperature=args.temperature, top_p=args.top_p,
         cfg_scale=args.cfg_scale, soundfont=args.soundfont, audio=not args.no_audio, model_dir=args.model,
-        clip_weights=getattr(args, "clip_weights", None), force=args.force,
+        clip_weights=getattr(args, "clip_weights", None), audio_model_dir=getattr(args, "audio_model", None),
+        force=args.force,
     )
 
 

@@ -52,6 +52,7 @@ class ScoreOptions:
     audio: bool = True
     model_dir: Path | None = None
     clip_weights: Path | None = None
+    audio_model_dir: Path | None = None
     force: bool = False
 
 
@@ -119,6 +120,10 @@ def score_video(video: Path, options: ScoreOptions, progress: Progress | None = 
     from vmm.plan.plot import plot_plan
     from vmm.video.features import extract_features
 
+    if options.audio_model_dir is not None:  # fail before any long work if the weights are not there
+        from vmm.audio.artefact import check_artefact
+
+        check_artefact(options.audio_model_dir)
     clock = StageClock(progress)
     features = clock.run("features", lambda cb: extract_features(video, clip_weights=options.clip_weights,
                                                                  callback=cb))
@@ -134,6 +139,16 @@ def score_video(video: Path, options: ScoreOptions, progress: Progress | None = 
 
             files["video"] = staging / f"{video.stem}.scored.mp4"
             clock.run("mux", lambda cb: mux_audio_onto_video(video, files["preview"], files["video"],
+                                                             mode="replace", callback=cb))
+        if options.audio_model_dir is not None:
+            from audio_render import mux_audio_onto_video
+            from vmm.audio.neural import generate_neural_audio
+
+            files["neural"] = staging / "neural.wav"
+            clock.run("neural", lambda cb: generate_neural_audio(
+                files["midi"], video, options.audio_model_dir, files["neural"], seed=options.seed, callback=cb))
+            files["neural_video"] = staging / f"{video.stem}.neural.mp4"
+            clock.run("mux", lambda cb: mux_audio_onto_video(video, files["neural"], files["neural_video"],
                                                              mode="replace", callback=cb))
 
     return _write_music(plan, options, clock, extra, end_s=plan.duration_s)

@@ -71,3 +71,13 @@ def test_bad_input_is_one_line(tmp_path, tiny_model_dir, capsys, args, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_missing_audio_model_is_named_before_any_work(tmp_path, clip, tiny_model_dir, capsys):
+    empty = tmp_path / "audio_model"
+    empty.mkdir()
+    code = main(["score", str(clip), "--out", str(tmp_path / "o"), "--model", str(tiny_model_dir),
+                 "--audio-model", str(empty)])
+    err = capsys.readouterr().err
+    assert code == 2 and "codec/config.json" in err and "decoder/model.safetensors" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
