@@ -52,7 +52,7 @@ def score_from_bytes(data: bytes, name: str = "<bytes>") -> Score:
         cause = str(error).replace("MiniMidi: ", "").replace(": iostream error", "").strip()
         raise MidiReadError(f"{name}: corrupt MIDI data ({cause}); the file cannot be read") from None
     if score.note_num() == 0:
-        raise MidiReadError(f"{name}: the MIDI file has no notes (nothing to tokenise)")
+        raise MidiReadError(f"{name}: the MIDI file has no notes (give a file with at least one note)")
     return score
 
 
