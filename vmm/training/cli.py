@@ -53,9 +53,12 @@ class LastCheckpointAtEnd(L.Callback):
             return
         if getattr(checkpoint, "_last_global_step_saved", None) == trainer.global_step:
             return
-        path = Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}"
-        trainer.save_checkpoint(path)
-        log.info("saved %s at step %d", path, trainer.global_step)
+        save_last = getattr(checkpoint, "_save_last_checkpoint", None)
+        if save_last is not None:  # through ModelCheckpoint, so that it knows (no second last-v1.ckpt)
+            save_last(trainer, checkpoint._monitor_candidates(trainer))
+        else:
+            trainer.save_checkpoint(Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}")
+        log.info("saved the last checkpoint at step %d", trainer.global_step)
 
 
 class VMMCLI(LightningCLI):

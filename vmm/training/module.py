@@ -2,8 +2,8 @@
 
 Per training step, the Switch Schedule draws for every sample which condition streams are fused
 (video only, chords only, both, none) at progress = global_step / total steps; the draw uses a
-generator seeded by (schedule_seed, global_step), so the schedule's state is a function of the step
-and a resumed run draws exactly what the uninterrupted run would have drawn.
+generator seeded by (schedule_seed, global_step, rank), so the schedule's state is a function of the
+step and a resumed run draws exactly what the uninterrupted run would have drawn.
 
 Logged: train/loss, train/ppl, lr, the share of samples per stream choice (train/streams_<choice>),
 the gradient norm of each fusion branch before the optimiser step (grad_norm/<branch>, after the
@@ -22,7 +22,6 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from symbolic.chords import N_CHORDS
 from vmm.errors import VMMError
 from vmm.model import Conditions, SwitchSchedule, VMMConfig, VMMModel
 from vmm.training.data import IGNORE_INDEX
@@ -44,7 +43,6 @@ def model_config(model: dict[str, Any] | None, vocab_size: int) -> VMMConfig:
     if unknown:
         raise VMMError(f"unknown model setting(s) {unknown}; valid ones: {', '.join(sorted(known - {'vocab_size'}))}")
     values["vocab_size"] = vocab_size
-    values.setdefault("n_chords", N_CHORDS)  # the chord ids of the shards (symbolic.chords)
     try:
         return VMMConfig.from_dict(values)
     except (TypeError, ValueError) as error:
@@ -56,7 +54,7 @@ class VMMLightningModule(L.LightningModule):
 
     Args:
         architecture: VMMConfig fields (d_model, layer_pattern, d_state, ...) except vocab_size; missing
-            fields take VMMConfig's defaults, but n_chords defaults to symbolic.chords.N_CHORDS.
+            fields take VMMConfig's defaults.
         vocab_size: the vocabulary size; None takes it from the data's tokenizer.json.
         lr: AdamW peak learning rate.
         betas: AdamW betas.
@@ -92,7 +90,7 @@ class VMMLightningModule(L.LightningModule):
             raise VMMError(f"bad switch_schedule: {error}") from None
         self.model: VMMModel | None = None
         if vocab_size is not None:
-            self.configure_model()
+            self.model = VMMModel(model_config(architecture, vocab_size))
 
     @property
     def config(self) -> VMMConfig:
@@ -101,17 +99,13 @@ class VMMLightningModule(L.LightningModule):
         return self.model.config
 
     def configure_model(self) -> None:
-        """Build the model once the vocabulary size is known (from the data module if not given)."""
+        """Build the model once the vocabulary size is known: here it comes from the data module."""
         if self.model is not None:
             return
-        vocab_size = self.hparams.vocab_size
-        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
-        data_vocab = getattr(datamodule, "vocab_size", None)
+        vocab_size = getattr(self.trainer.datamodule, "vocab_size", None)
         if vocab_size is None:
-            if data_vocab is None:
-                raise VMMError("vocab_size is unknown: give --model.vocab_size or a data module with a tokenizer")
-            vocab_size = data_vocab
-            self.hparams.vocab_size = vocab_size  # stored in checkpoints, so a resumed run rebuilds the same model
+            raise VMMError("vocab_size is unknown: give --model.vocab_size, or data with a tokenizer.json")
+        self.hparams.vocab_size = vocab_size  # stored in checkpoints: a resumed run rebuilds the same model
         self.model = VMMModel(model_config(self.hparams.architecture, vocab_size))
 
     def setup(self, stage: str) -> None:
@@ -132,8 +126,9 @@ class VMMLightningModule(L.LightningModule):
         return min(1.0, self.global_step / max(1, float(total)))
 
     def draw_streams(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-sample (use_video [B], use_chords [B]) for this step; a function of global_step."""
-        seed = self.hparams.schedule_seed * 1_000_003 + self.global_step
+        """Per-sample (use_video [B], use_chords [B]) for this step; a function of global_step and rank."""
+        # Seeded by (seed, step, rank): resumable, and each DDP process draws for its own samples.
+        seed = (self.hparams.schedule_seed * 1_000_003 + self.global_step) * 1_009 + self.global_rank
         generator = torch.Generator().manual_seed(seed)
         use_video, use_chords = self.schedule.sample(batch_size, self.progress(), generator)
         return use_video.to(self.device), use_chords.to(self.device)
@@ -191,21 +186,23 @@ class VMMLightningModule(L.LightningModule):
     # ------------------------------------------------------------------ optimiser
 
     def configure_optimizers(self) -> dict[str, Any]:
-        decay, no_decay = [], []
-        for name, param in self.model.named_parameters():
-            if not param.requires_grad:
-                continue
-            plain = param.ndim < 2 or getattr(param, "_no_weight_decay", False) or name.endswith(("A_log", ".D"))
-            (no_decay if plain else decay).append(param)
-        optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": self.hparams.weight_decay},
-             {"params": no_decay, "weight_decay": 0.0}],
-            lr=self.hparams.lr, betas=tuple(self.hparams.betas),
-        )
+        optimizer = torch.optim.AdamW(parameter_groups(self.model, self.hparams.weight_decay),
+                                      lr=self.hparams.lr, betas=tuple(self.hparams.betas))
         total = max(1, int(self.trainer.estimated_stepping_batches))
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: lr_factor(step, self.hparams.warmup_steps, total, self.hparams.min_lr_ratio))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups: weight decay on matrices; none on biases, norms, Mamba's A_log and D (as mamba_ssm)."""
+    decay, plain = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        exempt = param.ndim < 2 or getattr(param, "_no_weight_decay", False) or name.endswith(("A_log", ".D"))
+        (plain if exempt else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
 
 
 def export_info(module: VMMLightningModule) -> dict[str, Any]:

@@ -69,3 +69,12 @@ def test_bad_data_folder_is_one_line_error(tmp_path, fit_tiny, capsys):
     assert fit_tiny(tmp_path / "missing", tmp_path / "runs") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error:") and "vmm prepare" in err[-1]
+
+
+def test_validate_and_test_from_a_checkpoint(fitted, tmp_path, capsys):
+    for command in ("validate", "test"):
+        assert main([command, "-c", str(CONFIGS / "tiny.yaml"), "--data.root", str(fitted.shards),
+                     "--trainer.default_root_dir", str(tmp_path), "--ckpt_path", str(fitted.last)]) == 0
+        out = capsys.readouterr().out
+        prefix = "val" if command == "validate" else "test"
+        assert f"{prefix}/loss" in out and f"{prefix}/loss_none" in out
