@@ -93,7 +93,10 @@ def export_checkpoint(
         the folder written.
     """
     content = read_checkpoint(checkpoint)
-    config = VMMConfig.from_dict(content["model_config"])
+    try:
+        config = VMMConfig.from_dict(content["model_config"])
+    except (TypeError, ValueError) as error:
+        raise VMMError(f"{checkpoint}: its model config does not fit this VMM ({error})") from None
     model = VMMModel(config)
     missing, unexpected = model.load_state_dict(content["state_dict"], strict=False)
     if missing or unexpected:

@@ -2,6 +2,7 @@
 
 from vmm.conditioning.align import (
     DENSITY_SCALE,
+    UNKNOWN_KEY,
     VIDEO_FEATURES,
     align_conditions,
     density_feature,
@@ -11,6 +12,7 @@ from vmm.conditioning.align import (
 
 __all__ = [
     "DENSITY_SCALE",
+    "UNKNOWN_KEY",
     "VIDEO_FEATURES",
     "align_conditions",
     "density_feature",
