@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from symusic import Score, TextMeta
 
-from symbolic.export.midi import NO_CHORD_LABELS, Chords, prepare_score
+from symbolic.export.midi import NO_CHORD_LABELS, Chords, key_name, prepare_score
 from symbolic.files import atomic_output
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def draw_pianoroll(
     drum_pitches = sorted({int(p) for t in drums for p in t.notes.numpy()["pitch"]})
     end = max(float(seconds.end()), 1e-3)
     downbeats = [float(b) for b in timeline.get_downbeats()] if bar_lines else []
-    labels = [(float(m.time), m.text) for m in timeline.markers if m.text.strip() not in NO_CHORD_LABELS]
+    labels = [(float(m.time), m.text) for m in timeline.markers if m.text.strip() not in NO_CHORD_LABELS | {""}]
 
     top = bool(labels or downbeats)
     heights = ([0.45] if top else []) + ([4.5] if melodic else []) + ([0.3 + 0.2 * len(drum_pitches)] if drums else [])
@@ -99,14 +99,14 @@ def draw_pianoroll(
             continue
         for beat in downbeats:
             ax.axvline(beat, color="#9A9A9A", linewidth=0.6, zorder=0.5)
-        ax.set_xlim(0, end)
+        ax.set_xlim(-end * 0.006, end * 1.004)  # a margin so hits at 0 s are not hidden by the axis
     bottom = drum_ax or roll
     bottom.set_xlabel("time (s)")
     handles = [Patch(facecolor=colours[t.name], label=t.name) for t in seconds.tracks]
     figure.legend(handles=handles, loc="outside right upper", frameon=False, fontsize=9, title="tracks",
                   title_fontsize=9, alignment="left")
-    if title:
-        figure.suptitle(title, fontsize=13, fontweight="bold")
+    heading = f"{title}  ·  {_summary(score)}" if title else _summary(score)
+    figure.suptitle(heading, fontsize=12, fontweight="bold" if title else "normal")
     return figure
 
 
@@ -132,6 +132,21 @@ def plot_pianoroll(
         figure.savefig(tmp, dpi=dpi, format="png", facecolor="white")
     log.info("wrote %s", path)
     return Path(path)
+
+
+def _summary(score: Score) -> str:
+    """ "120 BPM · 4/4 · A minor · 8 bars": the facts a user checks first."""
+    parts = []
+    if score.tempos:
+        qpms = sorted({round(t.qpm) for t in score.tempos})
+        parts.append(f"{qpms[0]} BPM" if len(qpms) == 1 else f"{qpms[0]}-{qpms[-1]} BPM")
+    else:
+        parts.append("120 BPM")
+    metre = score.time_signatures[0] if score.time_signatures else None
+    parts.append(f"{metre.numerator}/{metre.denominator}" if metre else "4/4")
+    if score.key_signatures and -7 <= score.key_signatures[0].key <= 7:
+        parts.append(key_name(score.key_signatures[0].key, bool(score.key_signatures[0].tonality)))
+    return "  ·  ".join(parts)
 
 
 def _timeline(score: Score, chords: Chords | None) -> Score:
