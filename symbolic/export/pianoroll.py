@@ -218,17 +218,17 @@ def _draw_strip(ax: Axes, labels: list[tuple[float, str]], downbeats: list[float
     for number, beat in enumerate(downbeats, start=1):
         if (number - 1) % every == 0 and beat < end:
             ax.text(beat + end * 0.002, 0.93, str(number), fontsize=6.5, color="#808080", va="top")
-    # Two rows of chord labels: a label too close to the previous one in its row moves to the other.
-    seconds_per_char = end / (width_inches * 72.0) * 8.5 * 0.62
-    row_end = [-np.inf, -np.inf]
-    previous = None
-    for time, label in labels:
-        if label == previous:
-            continue
-        previous = label
-        row = 0 if time >= row_end[0] else 1 if time >= row_end[1] else 0
-        row_end[row] = time + (len(label) + 1) * seconds_per_char
-        ax.text(time + end * 0.002, 0.42 - 0.36 * row, label, fontsize=8.5, fontweight="bold",
+    # Chord labels in two rows, in the largest font at which none collide; a label that still finds
+    # both rows busy is left out of the picture (it stays in the MIDI file).
+    seconds_per_point = end / (max(width_inches - 2.6, 1.0) * 72.0)  # the roll is narrower than the figure
+    for fontsize in (8.5, 7.5, 6.5):
+        placed, dropped = _place_labels(labels, seconds_per_point * fontsize * 0.7)
+        if not dropped:
+            break
+    if dropped:
+        log.info("piano roll: %d of %d chord labels left out (too dense to print)", dropped, len(labels))
+    for time, label, row in placed:
+        ax.text(time + end * 0.002, 0.42 - 0.36 * row, label, fontsize=fontsize, fontweight="bold",
                 color="#222222", va="center")
         ax.axvline(time, ymin=0.0, ymax=0.62, color="#444444", linewidth=0.8)
     ax.set_ylim(0, 1)
@@ -236,6 +236,27 @@ def _draw_strip(ax: Axes, labels: list[tuple[float, str]], downbeats: list[float
     ax.tick_params(axis="x", which="both", bottom=False)
     _plain(ax)
     ax.spines["bottom"].set_visible(False)
+
+
+def _place_labels(labels: list[tuple[float, str]], seconds_per_char: float) -> tuple[list[tuple[float, str, int]], int]:
+    """Give each label (a chord change; repeats are skipped) the first free row of two.
+
+    Returns:
+        (time, label, row) of the labels placed, and how many found no free row.
+    """
+    row_end = [-np.inf, -np.inf]
+    placed, dropped, previous = [], 0, None
+    for time, label in labels:
+        if label == previous:
+            continue
+        previous = label
+        row = next((r for r in (0, 1) if time >= row_end[r]), None)
+        if row is None:
+            dropped += 1
+            continue
+        row_end[row] = time + (len(label) + 1.5) * seconds_per_char
+        placed.append((time, label, row))
+    return placed, dropped
 
 
 def _plain(ax: Axes) -> None:

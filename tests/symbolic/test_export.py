@@ -318,3 +318,18 @@ def test_pianoroll_melodic_only_and_drums_only(tmp_path):
     assert len(draw_pianoroll(melodic).axes) == 2  # bar strip + roll
     assert len(draw_pianoroll(drums, bar_lines=False).axes) == 1
     assert plot_pianoroll(drums, tmp_path / "d.png").stat().st_size > 0
+
+
+def test_pianoroll_dense_chord_labels_do_not_collide(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    score = read_score(make_song(tmp_path / "long.mid", bars=30, tempo=100))
+    names = ["Cmaj7", "Am7", "F#m7b5", "G7sus4", "Dm9", "E7/G#"]
+    chords = [(i * 2 * score.ticks_per_quarter, names[i % 6]) for i in range(60)]  # two per bar
+    figure = draw_pianoroll(score, chords=chords)
+    FigureCanvasAgg(figure).draw()  # lays the figure out, so text extents are final
+    labels = [t for t in figure.axes[0].texts if t.get_text() in names]
+    assert len(labels) >= 50
+    for row in {t.get_position()[1] for t in labels}:
+        boxes = sorted((t.get_window_extent() for t in labels if t.get_position()[1] == row), key=lambda b: b.x0)
+        assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
