@@ -234,7 +234,7 @@ def _conductor(
     # (tick, order, message): at equal ticks the metre and key come before the tempo and the chord.
     events: list[tuple[int, int, mido.MetaMessage]] = []
     if title:
-        events.append((0, 0, mido.MetaMessage("track_name", name=" ".join(title.split()))))
+        events.append((0, 0, mido.MetaMessage("track_name", name=_utf8(" ".join(title.split())))))
     for tick, numerator, denominator in metres:
         events.append((tick, 1, mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator)))
     for tick, name in keys:
@@ -242,10 +242,16 @@ def _conductor(
     for tick, mspq in tempos:
         events.append((tick, 3, mido.MetaMessage("set_tempo", tempo=mspq)))
     for tick, label in chords:
-        events.append((tick, 4, mido.MetaMessage("marker", text=label)))
-        events.append((tick, 5, mido.MetaMessage("text", text=label)))
+        events.append((tick, 4, mido.MetaMessage("marker", text=_utf8(label))))
+        events.append((tick, 5, mido.MetaMessage("text", text=_utf8(label))))
     events.sort(key=lambda e: (e[0], e[1]))
     return _delta_track([(tick, message) for tick, _, message in events])
+
+
+def _utf8(text: str) -> str:
+    """Text for mido, which writes each character as one latin-1 byte: smuggle UTF-8 bytes through it,
+    so that "Café – 夜" is stored as UTF-8, as symusic stores track names and modern DAWs expect."""
+    return text.encode("utf-8").decode("latin-1")
 
 
 def _rechannel(track: mido.MidiTrack, channel: int) -> mido.MidiTrack:

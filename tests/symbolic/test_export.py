@@ -333,3 +333,12 @@ def test_pianoroll_dense_chord_labels_do_not_collide(tmp_path):
     for row in {t.get_position()[1] for t in labels}:
         boxes = sorted((t.get_window_extent() for t in labels if t.get_position()[1] == row), key=lambda b: b.x0)
         assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+
+
+def test_non_ascii_text_is_written_as_utf8(tmp_path):
+    score = score_of(("Klavier é 夜", 0, False))
+    path = write_midi(score, tmp_path / "u.mid", title="Café – 夜", chords=[(0, "C♯m")])
+    back = symusic.Score(str(path))
+    assert back.tracks[0].name == "Klavier é 夜"
+    assert [m.text for m in back.markers] == ["C♯m"]
+    assert mido.MidiFile(path, charset="utf-8").tracks[0].name == "Café – 夜"
