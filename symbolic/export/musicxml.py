@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from symusic import Score
 
+from symbolic.chords import chord_root_quality, parse_chord_symbol
 from symbolic.errors import SymbolicError
 from symbolic.export.midi import NO_CHORD_LABELS, Chords, midi_bytes, prepare_score
 from symbolic.files import atomic_output
@@ -42,6 +44,15 @@ DRUM_NOTATION: dict[int, tuple[str, int, str]] = {
     49: _CRASH, 57: _CRASH, 52: ("B", 5, "x"), 55: ("B", 5, "x"), 51: _RIDE, 59: _RIDE, 53: ("F", 5, "diamond"),
 }
 _OTHER_DRUM = ("E", 4, "triangle")
+# Our chord qualities (symbolic.chords.QUALITIES) as MusicXML <kind> values.
+_MUSICXML_KINDS = {
+    "maj": "major", "min": "minor", "dim": "diminished", "aug": "augmented", "sus2": "suspended-second",
+    "sus4": "suspended-fourth", "7": "dominant-seventh", "maj7": "major-seventh", "min7": "minor-seventh",
+    "dim7": "diminished-seventh", "hdim7": "half-diminished-seventh", "6": "major-sixth", "min6": "minor-sixth",
+    "minmaj7": "minor-major-seventh", "7sus4": "suspended-fourth-seventh",
+}
+_ROOT = re.compile(r"^([A-Ga-g])(#|b|♯|♭)?(.*)$")
+_M21_ACCIDENTAL = {"#": "#", "♯": "#", "b": "-", "♭": "-"}
 _DEFAULT_CREATOR = b'<creator type="composer">Music21</creator>'
 _MXL_CONTAINER = (b'<?xml version="1.0" encoding="UTF-8"?>\n<container><rootfiles>'
                   b'<rootfile full-path="score.musicxml" media-type="application/vnd.recordare.musicxml+xml"/>'
@@ -155,7 +166,7 @@ def _set_instrument(part: music21.stream.Part, name: str, program: int, is_drum:
 
 def _add_chord_symbols(stream: music21.stream.Score, chords: Chords, ticks_per_quarter: int) -> None:
     """Put chord symbols into the measures of the first melodic part, where notation programs show them."""
-    from music21 import harmony, instrument
+    from music21 import instrument
 
     parts = [p for p in stream.parts if not isinstance(p.getInstrument(), instrument.UnpitchedPercussion)]
     if not parts:
@@ -165,9 +176,8 @@ def _add_chord_symbols(stream: music21.stream.Score, chords: Chords, ticks_per_q
     for tick, label in chords:
         if label.strip() in NO_CHORD_LABELS:
             continue
-        try:
-            symbol = harmony.ChordSymbol(label.strip())
-        except Exception:  # music21 raises several exception types for unreadable figures
+        symbol = chord_symbol(label)
+        if symbol is None:
             skipped.append(label)
             continue
         offset = tick / ticks_per_quarter
@@ -175,8 +185,51 @@ def _add_chord_symbols(stream: music21.stream.Score, chords: Chords, ticks_per_q
         if measure is not None:
             measure.insert(offset - measure.offset, symbol)
     if skipped:
-        log.info("music21 cannot read %d chord label(s) (%s); left out of the MusicXML",
+        log.info("%d chord label(s) not understood (%s); left out of the MusicXML",
                  len(skipped), ", ".join(sorted(set(skipped))[:5]))
+
+
+def chord_symbol(label: str) -> music21.harmony.ChordSymbol | None:
+    """A music21 chord symbol for a label such as "Ebmaj7", "G/B", "F#m7b5", "CmMaj7" or "A:min7".
+
+    music21 reads lead-sheet figures itself but spells flats "-" ("E-maj7") and lacks some of our
+    suffixes, so the root and bass are respelled for it; what it still cannot read is built from
+    our chord vocabulary (`symbolic.chords`), which also knows POP909 labels.
+
+    Returns:
+        The symbol, or None for no chord and for labels neither reader knows.
+    """
+    from music21 import harmony
+
+    label = label.strip()
+    if not label or label in NO_CHORD_LABELS:
+        return None
+    match = _ROOT.match(label)
+    if match is None:
+        return None
+    root = match.group(1).upper() + _M21_ACCIDENTAL.get(match.group(2) or "", "")
+    rest, _, bass = match.group(3).partition("/")
+    bass_match = _ROOT.match(bass) if bass else None
+    m21_bass = None
+    if bass_match and not bass_match.group(3):
+        m21_bass = bass_match.group(1).upper() + _M21_ACCIDENTAL.get(bass_match.group(2) or "", "")
+    elif bass:  # a "/" inside the suffix, as in "C6/9"
+        rest = match.group(3)
+    if ":" not in label:
+        try:
+            return harmony.ChordSymbol(root + rest + (f"/{m21_bass}" if m21_bass else ""))
+        except Exception:  # music21 raises several exception types for figures it does not know
+            pass
+    try:
+        root_quality = chord_root_quality(parse_chord_symbol(label))
+    except SymbolicError:
+        return None
+    if root_quality is None:
+        return None
+    symbol = harmony.ChordSymbol(root=root, kind=_MUSICXML_KINDS[root_quality[1]])
+    if m21_bass and ":" not in label:
+        symbol.bass(m21_bass)
+    return symbol
 
 
 def _notate_drums(part: music21.stream.Part) -> None:

@@ -10,9 +10,11 @@ import symusic
 from support.midi_factory import make_song
 from symusic import Note, Score, Tempo, TimeSignature, Track
 
+from symbolic.chords import N_CHORDS, chord_name, chord_pitch_classes
 from symbolic.errors import SymbolicError
 from symbolic.export import draw_pianoroll, parse_key, plot_pianoroll, write_midi, write_musicxml
 from symbolic.export.midi import DRUM_CHANNEL, key_name, prepare_score
+from symbolic.export.musicxml import chord_symbol
 from symbolic.midi_io import read_score
 
 NAMES = ["Piano", "Bass", "Flute", "Drums"]
@@ -282,6 +284,37 @@ def test_musicxml_quantises_performed_timing_without_tuplets(tmp_path):
     assert [len(_hits(p)) for p in parsed.parts] == [t.note_num() for t in score.tracks]
     with pytest.raises(SymbolicError, match="quarter_divisors"):
         write_musicxml(score, tmp_path / "bad.musicxml", quarter_divisors=())
+
+
+def test_chord_symbols_for_the_whole_vocabulary():
+    for cid in range(1, N_CHORDS):
+        symbol = chord_symbol(chord_name(cid))
+        assert {p.pitchClass for p in symbol.pitches} == set(chord_pitch_classes(cid)), chord_name(cid)
+
+
+@pytest.mark.parametrize(("label", "root", "bass", "pitch_classes"), [
+    ("Ebmaj7", "E-", "E-", {3, 7, 10, 2}), ("G/B", "G", "B", {7, 11, 2}), ("Bb/D", "B-", "D", {10, 2, 5}),
+    ("A:min7", "A", "A", {9, 0, 4, 7}), ("Db:maj6", "D-", "D-", {1, 5, 8, 10}), ("C♯m", "C#", "C#", {1, 4, 8}),
+    ("CmMaj7/G", "C", "G", {0, 3, 7, 11}), ("C9", "C", "C", {0, 4, 7, 10, 2}),
+])
+def test_chord_symbol_labels(label, root, bass, pitch_classes):
+    symbol = chord_symbol(label)
+    assert (symbol.root().name, symbol.bass().name) == (root, bass)
+    assert {p.pitchClass for p in symbol.pitches} == pitch_classes
+
+
+@pytest.mark.parametrize("label", ["N", "N.C.", "", "xyz", "H7"])
+def test_chord_symbol_none(label):
+    assert chord_symbol(label) is None
+
+
+def test_musicxml_chord_symbols_with_flats(song, tmp_path):
+    tpq = song.ticks_per_quarter
+    chords = [(0, "Bb"), (2 * tpq, "Eb:maj7"), (4 * tpq, "N"), (8 * tpq, "F#m7b5/C"), (12 * tpq, "nonsense")]
+    parsed = music21.converter.parse(str(write_musicxml(song, tmp_path / "c.musicxml", chords=chords)))
+    symbols = parsed.parts[0].recurse().getElementsByClass(music21.harmony.ChordSymbol)
+    got = [(s.getOffsetInHierarchy(parsed.parts[0]), s.root().name, s.bass().name) for s in symbols]
+    assert got == [(0.0, "B-", "B-"), (2.0, "E-", "E-"), (8.0, "F#", "C")]
 
 
 # --- piano roll ---------------------------------------------------------------------------------------
