@@ -71,8 +71,8 @@ def musicxml_stream(
     Args:
         score: the music (ticks or any symusic time unit).
         title: the work title shown above the score.
-        chords: (tick, label) chord symbols written above the first melodic part; labels music21
-            cannot read (and "N") are skipped.
+        chords: (tick, label) chord symbols written above the first melodic part; None uses the
+            score's markers (as `write_midi` writes chords). Labels not understood (and "N") are skipped.
         quarter_divisors: quantisation grid, in divisions of a quarter note: (4,) snaps to
             sixteenths, (4, 3) also allows eighth-note triplets.
 
@@ -90,6 +90,8 @@ def musicxml_stream(
         if track.is_drum:
             _drums_legato(track, score.ticks_per_quarter)
     tracks = {track.name: track for track in score.tracks}
+    if chords is None:
+        chords = [(marker.time, marker.text) for marker in score.markers]
     midi_file = MidiFile()
     midi_file.readstr(midi_bytes(score))
     stream = midiFileToStream(midi_file, quantizePost=True, quarterLengthDivisors=tuple(quarter_divisors))
@@ -128,10 +130,10 @@ def write_musicxml(
     Raises:
         SymbolicError: an unreadable MIDI file, an empty score, or a path that cannot be written.
     """
-    score = score_or_midi_path if isinstance(score_or_midi_path, Score) else read_score(score_or_midi_path)
-    stream = musicxml_stream(score, title=title, chords=chords, quarter_divisors=quarter_divisors)
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
+    score = score_or_midi_path if isinstance(score_or_midi_path, Score) else read_score(score_or_midi_path)
+    stream = musicxml_stream(score, title=title, chords=chords, quarter_divisors=quarter_divisors)
     try:
         data = GeneralObjectExporter(stream).parse()
     except Exception as error:  # music21 raises many exception types on odd input

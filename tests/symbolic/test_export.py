@@ -260,11 +260,13 @@ def test_musicxml_parses_back(song, tmp_path):
 
 
 def test_musicxml_from_midi_path_and_mxl(song, tmp_path):
-    midi = write_midi(song, tmp_path / "song.mid", key="F# major")
+    midi = write_midi(song, tmp_path / "song.mid", key="F# major", chords=bar_chords(song))
     path = write_musicxml(midi, tmp_path / "song.mxl")
     assert zipfile.is_zipfile(path)
     parsed = music21.converter.parse(str(path))
     assert len(parsed.parts) == 4
+    symbols = parsed.parts[0].recurse().getElementsByClass(music21.harmony.ChordSymbol)
+    assert [s.figure for s in symbols] == CHORD_NAMES  # the MIDI file's chord markers
     assert parsed.recurse().getElementsByClass(music21.key.KeySignature).first().sharps == 6
     with pytest.raises(SymbolicError, match="not found"):
         write_musicxml(tmp_path / "nope.mid", tmp_path / "x.musicxml")
