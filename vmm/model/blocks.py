@@ -22,7 +22,7 @@ class MLP(nn.Module):
         super().__init__()
         hidden = max(1, round(d_model * ratio))
         self.fc1 = nn.Linear(d_model, hidden, bias=False)
-        self.act = nn.GELU(approximate="tanh")
+        self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden, d_model, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:

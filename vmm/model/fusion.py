@@ -49,7 +49,7 @@ class ConditionFuser(nn.Module):
         super().__init__()
         self.config = config
         self.video = nn.Sequential(nn.Linear(config.video_dim + config.clip_dim, config.d_model),
-                                   nn.GELU(approximate="tanh"), nn.Linear(config.d_model, config.d_model))
+                                   nn.GELU(), nn.Linear(config.d_model, config.d_model))
         self.chords = nn.Embedding(config.n_chords, config.d_model)
         self.keys = nn.Embedding(config.n_keys, config.d_model)
         for table in (self.chords, self.keys):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vmm.model.scan import linear_scan, reverse_linear_scan, selective_scan, selective_scan_reference
+from vmm.model.scan import linear_scan_, reverse_linear_scan_, selective_scan, selective_scan_reference
 
 
 def _inputs(batch=2, length=37, dim=6, state=4, seed=0):
@@ -66,14 +66,14 @@ def test_huge_decays_stay_finite_and_exact():
 @pytest.mark.parametrize("length", [1, 2, 5, 8, 13])
 def test_linear_scans_solve_their_recurrences(length):
     a, x = torch.rand(3, length, 2), torch.randn(3, length, 2)
-    h, expected = linear_scan(a, x), []
+    h, expected = linear_scan_(a.clone(), x.clone()), []
     state = torch.zeros(3, 2)
     for t in range(length):
         state = a[:, t] * state + x[:, t]
         expected.append(state)
     torch.testing.assert_close(h, torch.stack(expected, 1))
     b = a[:, 1:]
-    G, expected = reverse_linear_scan(b, x), [x[:, -1]]
+    G, expected = reverse_linear_scan_(b.clone(), x.clone()), [x[:, -1]]
     for t in reversed(range(length - 1)):
         expected.insert(0, x[:, t] + b[:, t] * expected[0])
     torch.testing.assert_close(G, torch.stack(expected, 1))
@@ -90,3 +90,15 @@ def test_zero_initial_state_is_the_default():
 def test_bad_chunk_size_is_rejected():
     with pytest.raises(ValueError, match="chunk_size"):
         selective_scan(**_inputs(length=3), chunk_size=0)
+
+
+def test_fast_softplus_matches_torch_in_value_and_gradient():
+    from vmm.model.scan import softplus
+
+    x = torch.cat([torch.linspace(-40, 40, 801), torch.tensor([-1e-8, 0.0, 1e-8, 19.99, 20.01, 100.0])])
+    x = x.double().float().requires_grad_()
+    expected = torch.nn.functional.softplus(x.detach().double())
+    out = softplus(x)
+    torch.testing.assert_close(out.double(), expected, rtol=2e-6, atol=0)
+    out.sum().backward()
+    torch.testing.assert_close(x.grad.double(), torch.sigmoid(x.detach().double()), rtol=1e-6, atol=1e-7)
