@@ -377,3 +377,13 @@ def test_non_ascii_text_is_written_as_utf8(tmp_path):
     assert back.tracks[0].name == "Klavier é 夜"
     assert [m.text for m in back.markers] == ["C♯m"]
     assert mido.MidiFile(path, charset="utf-8").tracks[0].name == "Café – 夜"
+
+
+def test_parse_key_reads_every_key_the_analysis_names():
+    from symbolic.analysis import key_name as analysis_key_name
+
+    for tonic in range(12):
+        for mode in ("major", "minor"):
+            fifths, minor = parse_key(analysis_key_name(tonic, mode))
+            assert minor == (mode == "minor")
+            assert (7 * fifths + (9 if minor else 0)) % 12 == tonic  # the signature's tonic
