@@ -27,12 +27,16 @@ class Rotary(nn.Module):
         self.register_buffer("inv_freq", base ** (-torch.arange(0, dim, 2, dtype=torch.float32) / dim),
                              persistent=False)
 
-    def forward(self, x: Tensor, positions: Tensor) -> Tensor:
-        """Rotate x [..., l, f] by the angles of `positions` [l] (absolute token indices)."""
+    def forward(self, q: Tensor, k: Tensor, positions: Tensor) -> tuple[Tensor, Tensor]:
+        """Rotate queries and keys [..., l, f] by the angles of `positions` [l] (absolute token indices)."""
         angles = torch.outer(positions.to(self.inv_freq.dtype), self.inv_freq)
-        cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
-        x1, x2 = x.chunk(2, dim=-1)
-        return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
+        cos, sin = angles.cos().to(q.dtype), angles.sin().to(q.dtype)
+        return _rotate(q, cos, sin), _rotate(k, cos, sin)
+
+
+def _rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
 
 
 def sliding_window_attention(q: Tensor, k: Tensor, v: Tensor, window: int, dropout: float = 0.0) -> Tensor:
@@ -103,7 +107,7 @@ class LocalAttention(nn.Module):
         """
         q, k, v = rearrange(self.in_proj(x), "b l (three h f) -> three b h l f", three=3, h=self.n_heads)
         positions = torch.arange(offset, offset + x.shape[1], device=x.device)
-        q, k = self.rotary(q, positions), self.rotary(k, positions)
+        q, k = self.rotary(q, k, positions)
         if state is not None:
             past_k, past_v = state.history(offset)
             state.write(k, v, offset)
@@ -113,15 +117,16 @@ class LocalAttention(nn.Module):
 
     def step(self, x: Tensor, state: AttentionState, offset: int) -> Tensor:
         """One token at position `offset`: x [b, d] -> [b, d]; writes its key/value into the ring."""
-        q, k, v = rearrange(self.in_proj(x), "b (three h f) -> three b h 1 f", three=3, h=self.n_heads)
+        # Views, not einops: at batch 1 decoding cost is per-call overhead.
+        q, k, v = F.linear(x, self.in_proj.weight).view(x.shape[0], 3, self.n_heads, 1, self.head_dim).unbind(1)
         position = torch.tensor([offset], device=x.device)
-        q, k = self.rotary(q, position), self.rotary(k, position)
+        q, k = self.rotary(q, k, position)
         slot = offset % self.window
         state.keys[:, :, slot : slot + 1] = k
         state.values[:, :, slot : slot + 1] = v
         filled = min(offset + 1, self.window)  # slots 0 .. filled-1 hold the last `filled` positions
         out = F.scaled_dot_product_attention(q, state.keys[:, :, :filled], state.values[:, :, :filled])
-        return self.out_proj(rearrange(out, "b h 1 f -> b (h f)"))
+        return F.linear(out.reshape(x.shape), self.out_proj.weight)
 
     def allocate_state(self, batch_size: int, device=None, dtype=None) -> AttentionState:
         """Empty ring buffers of `window` slots."""

@@ -7,6 +7,7 @@ Einops letters: b batch, l time, d d_model
 
 from __future__ import annotations
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vmm.model.attention import LocalAttention
@@ -27,6 +28,10 @@ class MLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.fc2(self.act(self.fc1(x)))
+
+    def step(self, x: Tensor) -> Tensor:
+        """The same without module calls (decoding is dominated by per-call overhead)."""
+        return F.linear(F.gelu(F.linear(x, self.fc1.weight)), self.fc2.weight)
 
 
 def build_mixer(kind: str, config: VMMConfig) -> nn.Module:
@@ -56,9 +61,14 @@ class Block(nn.Module):
         return x + self.drop(self.mlp(self.norm2(x)))
 
     def step(self, x: Tensor, state: LayerState, offset: int) -> Tensor:
-        """One token [b, d] at position `offset` (inference: no dropout)."""
-        x = x + self.mixer.step(self.norm(x), state, offset)
-        return x + self.mlp(self.norm2(x))
+        """One token [b, d] at position `offset` (inference: no dropout, no module calls)."""
+        x = x + self.mixer.step(_rms_norm(x, self.norm), state, offset)
+        return x + self.mlp.step(_rms_norm(x, self.norm2))
+
 
     def allocate_state(self, batch_size: int, device=None, dtype=None) -> LayerState:
         return self.mixer.allocate_state(batch_size, device, dtype)
+
+
+def _rms_norm(x: Tensor, norm: nn.RMSNorm) -> Tensor:
+    return F.rms_norm(x, norm.normalized_shape, norm.weight, norm.eps)

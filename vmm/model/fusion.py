@@ -55,9 +55,13 @@ class ConditionFuser(nn.Module):
         for table in (self.chords, self.keys):
             nn.init.normal_(table.weight, std=0.02)
 
-    def forward(self, conditions: Conditions) -> Tensor:
-        """Args: conditions with [b, l] streams. Returns: [b, l, d]."""
-        self._check(conditions)
+    def forward(self, conditions: Conditions, check: bool = True) -> Tensor:
+        """Args: conditions with [b, l] streams; check: validate shapes and ids (decoding skips it).
+
+        Returns: [b, l, d].
+        """
+        if check:
+            self._check(conditions)
         video = scale_gradient(self._video(conditions), self.config.video_grad_scale)
         chords = scale_gradient(self._chords(conditions), self.config.chord_grad_scale)
         return _gate(video, conditions.use_video) + _gate(chords, conditions.use_chords)

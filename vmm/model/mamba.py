@@ -128,18 +128,20 @@ class Mamba(nn.Module):
         return self.out_proj(rearrange(y, "b e l -> b l e"))
 
     def step(self, x: Tensor, state: MambaState, offset: int = 0) -> Tensor:
-        """One token: x [b, d] -> [b, d]; updates `state` in place. Constant time and memory."""
-        u, z = self.in_proj(x).chunk(2, dim=-1)
-        conv = state.conv
-        conv.copy_(torch.roll(conv, -1, dims=-1))
-        conv[:, :, -1] = u
-        u = F.silu(torch.einsum("bek,ek->be", conv, self.conv1d.weight[:, 0]) + self.conv1d.bias)
-        delta, B, C = self._ssm_inputs(u)
-        delta = F.softplus(delta + self.dt_proj.bias)
+        """One token: x [b, d] -> [b, d]; updates `state` in place. Constant time and memory.
+
+        Written with functional calls only: at batch 1 the cost is per-call overhead, not arithmetic.
+        """
+        u, z = F.linear(x, self.in_proj.weight).chunk(2, dim=-1)
+        window = torch.cat([state.conv[:, :, 1:], u.unsqueeze(-1).to(state.conv.dtype)], dim=-1)  # [b e k]
+        state.conv.copy_(window)
+        u = F.silu((window * self.conv1d.weight[:, 0]).sum(-1) + self.conv1d.bias)
+        dt, B, C = F.linear(u, self.x_proj.weight).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
+        delta = F.softplus(F.linear(dt, self.dt_proj.weight, self.dt_proj.bias))
         ssm = state.ssm
-        ssm.mul_(torch.exp(delta[..., None] * self.A)).add_((delta * u)[..., None] * B[:, None, :])
-        y = (ssm @ C[..., None]).squeeze(-1) + self.D * u
-        return self.out_proj(y * F.silu(z))
+        ssm.mul_(torch.exp(delta.unsqueeze(-1) * self.A)).addcmul_((delta * u).unsqueeze(-1), B.unsqueeze(1))
+        y = torch.addcmul((ssm * C.unsqueeze(1)).sum(-1), self.D, u)
+        return F.linear(y * F.silu(z), self.out_proj.weight)
 
     def allocate_state(self, batch_size: int, device=None, dtype=None) -> MambaState:
         """Zero state for `batch_size` sequences (ssm state in fp32)."""

@@ -68,13 +68,13 @@ class VMMModel(nn.Module):
             cache.seqlen_offset += tokens.shape[1]
         return self.lm_head(self.norm_f(x))
 
-    def _embed(self, tokens: Tensor, conditions: Conditions | None) -> Tensor:
+    def _embed(self, tokens: Tensor, conditions: Conditions | None, check: bool = True) -> Tensor:
         x = self.embedding(tokens)
         if conditions is not None:
             if conditions.video.shape[:2] != tokens.shape:
                 raise ValueError(f"conditions cover {list(conditions.video.shape[:2])} tokens but the input is "
                                  f"{list(tokens.shape)}: give one condition vector per token")
-            x = x + self.fuser(conditions).to(x.dtype)
+            x = x + self.fuser(conditions, check).to(x.dtype)
         return self.drop(x)
 
     @torch.inference_mode()
@@ -89,7 +89,7 @@ class VMMModel(nn.Module):
         Returns:
             [b, v] logits for the next token.
         """
-        x = self._embed(token[:, None], conditions)[:, 0]
+        x = self._embed(token[:, None], conditions, check=False)[:, 0]  # per-token id checks would cost more than the step
         offset = cache.seqlen_offset
         for layer, state in zip(self.layers, cache.layers, strict=True):
             x = layer.step(x, state, offset)
