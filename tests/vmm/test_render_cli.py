@@ -91,8 +91,9 @@ def test_bundled_example_is_what_its_script_writes(tmp_path):
     assert module.make_example(tmp_path / "fresh.mid").read_bytes() == EXAMPLE_MIDI.read_bytes()
 
 
-def test_demo_renders_the_example_and_reruns(tmp_path, monkeypatch, capsys):
+def test_demo_without_a_model_renders_the_example_and_reruns(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("vmm.score.pipeline.DEFAULT_MODEL_DIR", tmp_path / "no_model")
     monkeypatch.setenv("VMM_SOUNDFONT", SMALL_SF)
     assert main(["demo"]) == 0
     seconds, _ = wav_seconds(tmp_path / "demo_output" / "example.wav")
@@ -103,6 +104,7 @@ def test_demo_renders_the_example_and_reruns(tmp_path, monkeypatch, capsys):
 
 def test_demo_leaves_other_files_alone(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("vmm.score.pipeline.DEFAULT_MODEL_DIR", tmp_path / "no_model")
     monkeypatch.setenv("VMM_SOUNDFONT", SMALL_SF)
     (tmp_path / "demo_output").mkdir()
     (tmp_path / "demo_output" / "example.wav").write_bytes(b"mine")

@@ -81,3 +81,13 @@ def test_missing_audio_model_is_named_before_any_work(tmp_path, clip, tiny_model
     err = capsys.readouterr().err
     assert code == 2 and "codec/config.json" in err and "decoder/model.safetensors" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_demo_scores_the_bundled_video(tmp_path, tiny_model_dir, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--model", str(tiny_model_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "demo_output/example.scored.mp4" in out
+    assert abs(duration_of(tmp_path / "demo_output" / "example.scored.mp4") - 16.0) < 0.1
+    assert main(["demo", "--model", str(tiny_model_dir)]) == 0  # its own files are replaced
