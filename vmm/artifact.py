@@ -145,6 +145,7 @@ def save_artifact(
             log.warning("no density reference in the checkpoint: the video plan will use its default scale")
         (staging / "README.md").write_text(model_card(config, license_text, command, out.name))
         for item in staging.iterdir():
+            item.chmod(0o644)  # temporary files are created private; the model is for sharing
             os.replace(item, out / item.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -226,8 +227,8 @@ def model_card(config: dict, license_text: str, command: str | None, name: str) 
         f"| parameters | {config['parameters']:,} ({config['weights_bytes'] / 2**20:.1f} MiB as float32) |",
         f"| layers | `{model.get('layer_pattern')}`, d_model {model.get('d_model')} |",
         f"| vocabulary | {config['tokenizer']['vocab_size']} tokens (tokenizer {config['tokenizer']['hash']}) |",
-        f"| training data | {data.get('root', 'unknown')}: {data.get('train_songs', '?')} songs, "
-        f"{data.get('train_tokens', '?')} tokens; {data.get('val_songs', '?')} validation songs |",
+        f"| training data | {data.get('root', 'unknown')}: {_count(data.get('train_songs'))} songs, "
+        f"{_count(data.get('train_tokens'))} tokens; {_count(data.get('val_songs'))} validation songs |",
         f"| steps | {training.get('global_step', '?')} (epoch {training.get('epoch', '?')}) |",
         f"| validation loss | {_metric(metrics, 'val/loss')} (both streams), {_metric(metrics, 'val/loss_none')} (none) |",
         f"| licence | {license_text} |",
@@ -252,6 +253,10 @@ def model_card(config: dict, license_text: str, command: str | None, name: str) 
         "",
     ]
     return "\n".join(lines)
+
+
+def _count(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
 
 
 def _metric(metrics: dict, name: str) -> str:
