@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import lightning as L
+import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 
@@ -70,12 +71,40 @@ class VMMCLI(LightningCLI):
         self.config = parser.parse_args(args)
 
 
+def config_files(argv: list[str]) -> list[Path]:
+    """The files given with -c/--config."""
+    files = []
+    for index, arg in enumerate(argv):
+        if arg in ("-c", "--config") and index + 1 < len(argv):
+            files.append(Path(argv[index + 1]))
+        elif arg.startswith("--config="):
+            files.append(Path(arg.split("=", 1)[1]))
+    return files
+
+
+def names_its_classes(argv: list[str]) -> bool:
+    """True when a config names its model by class_path (e.g. configs/audio_*.yaml): then any
+    LightningModule/DataModule may be chosen; otherwise the VMM symbolic model and shards are used."""
+    for path in config_files(argv):
+        try:
+            config = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            continue  # the CLI itself reports an unreadable config
+        if isinstance(config, dict) and isinstance(config.get("model"), dict) and "class_path" in config["model"]:
+            return True
+    return False
+
+
 def run_lightning(argv: list[str]) -> int:
     """Run `fit`, `validate` or `test` (argv starts with the subcommand). Returns the exit status."""
+    if names_its_classes(argv):
+        classes = {"model_class": L.LightningModule, "datamodule_class": L.LightningDataModule,
+                   "subclass_mode_model": True, "subclass_mode_data": True}
+    else:
+        classes = {"model_class": VMMLightningModule, "datamodule_class": ShardDataModule}
     try:
         VMMCLI(
-            VMMLightningModule,
-            ShardDataModule,
+            **classes,
             args=list(argv),
             trainer_defaults={"callbacks": [TokenizerBesideCheckpoints(), LastCheckpointAtEnd()]},
             save_config_kwargs={"overwrite": True},

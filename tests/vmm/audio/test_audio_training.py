@@ -93,3 +93,15 @@ def test_a_video_with_sound_is_a_pair_by_itself(tmp_path):
     assert clip.video is not None and clip.score is None
     assert abs(clip.codes.shape[-1] - 125) <= 3  # the track's 2.5 s (AAC may pad a few ms)
     assert clip.chroma.shape == (clip.codes.shape[-1], 12)
+
+
+def test_vmm_fit_runs_the_audio_config(pair_dir, tmp_path):
+    """`vmm fit -c configs/audio_tiny.yaml` picks the classes the config names (subclass mode)."""
+    from vmm.cli import main
+
+    export = tmp_path / "model"
+    code = main(["fit", "-c", str(CONFIG), "--data.init_args.data_dir", str(pair_dir),
+                 "--model.init_args.export_dir", str(export), "--trainer.max_steps", "2",
+                 "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"])
+    assert code == 0
+    assert (export / "decoder" / "model.safetensors").is_file()
