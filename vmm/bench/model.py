@@ -54,18 +54,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contexts", default=None, help="decoding contexts (default 256,2048,8192,16384)")
     parser.add_argument("--steps", type=int, default=64, help="timed decoding steps per context (default 64)")
     parser.add_argument("--memory-tokens", default=None, help="two token counts to decode (default 1024,16384)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads for every model (default 1: stable on a shared machine; "
+                             "0 = PyTorch's default)")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
 
 
 def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    threads = torch.get_num_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
+    try:
+        results = _run(args, settings)
+    finally:
+        torch.set_num_threads(threads)  # `vmm bench all` runs other benchmarks in this process
+    if args.json:
+        with atomic_output(args.json) as tmp:
+            Path(tmp).write_text(json.dumps(results, indent=2))
+        print(f"results written to {args.json}")
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: dict) -> dict:
     logging.getLogger("transformers").setLevel(logging.ERROR)
     results: dict = {"settings": settings, "threads": torch.get_num_threads()}
     print(f"VMMModel d_model {D_MODEL}, {N_LAYERS} layers \"MMMA\", vocab {args.vocab}; "
-          f"{torch.get_num_threads()} torch threads, CPU")
+          f"{torch.get_num_threads()} torch thread(s), CPU")
     if "train" in settings["parts"]:
         results["train"] = {length: bench_training(args.vocab, length, args.batch, args.repeats)
                             for length in settings["train_lengths"]}
@@ -75,11 +90,7 @@ def run(args: argparse.Namespace) -> int:
         results["memory"] = bench_memory(args.vocab, settings["memory_tokens"])
     if "gpu" in settings["parts"] and torch.cuda.is_available():
         results["gpu"] = bench_gpu(args.vocab, settings["train_lengths"][0], args.batch, args.repeats, args.steps)
-    if args.json:
-        with atomic_output(args.json) as tmp:
-            Path(tmp).write_text(json.dumps(results, indent=2))
-        print(f"results written to {args.json}")
-    return 0
+    return results
 
 
 def _settings(args: argparse.Namespace) -> dict:
@@ -92,10 +103,10 @@ def _settings(args: argparse.Namespace) -> dict:
     except ValueError:
         contexts, memory, lengths = [], [], []
     if unknown or not contexts or not lengths or len(memory) != 2 or min(contexts + memory + lengths) < 2 \
-            or args.steps < 1 or args.repeats < 1:
+            or args.steps < 1 or args.repeats < 1 or args.batch < 1 or args.vocab < 2 or args.threads < 0:
         raise VMMError(f"bad benchmark settings (unknown parts: {unknown or 'none'}): parts are {','.join(PARTS)}; "
                        "lengths/contexts are comma-separated integers >= 2; --memory-tokens takes two; "
-                       "--steps and --repeats are positive")
+                       "--steps, --repeats, --batch are positive, --vocab >= 2, --threads >= 0")
     return {"parts": parts, "train_lengths": lengths, "contexts": contexts, "memory_tokens": memory}
 
 
