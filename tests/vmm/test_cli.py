@@ -23,3 +23,32 @@ def test_python_dash_m_runs():
 
 def test_no_command_is_an_error():
     assert main([]) == 2
+
+
+def test_help_does_not_load_torch():
+    """Start-up stays fast: `vmm --help` imports no command's heavy dependencies."""
+    code = "import sys; from vmm.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n" \
+           "print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_bench_help_lists_every_benchmark(capsys):
+    from vmm.commands.bench import benchmark_help
+
+    names = benchmark_help()
+    assert {"model", "video", "render", "tokenize", "audio"} <= set(names) and all(names.values())
+    try:
+        main(["bench", "--help"])
+    except SystemExit:
+        pass
+    out = capsys.readouterr().out
+    assert all(name in out for name in names)
+
+
+def test_bench_passes_options_to_the_benchmark(capsys):
+    try:
+        main(["bench", "tokenize", "--help"])
+    except SystemExit as exit_:
+        assert exit_.code == 0
+    assert "--midi-dir" in capsys.readouterr().out

@@ -17,7 +17,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from vmm.data.prepare import PrepareConfig, find_midi_files, prepare_dataset
 from vmm.errors import VMMError
 from vmm.paths import prepare_output_dir
 
@@ -40,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vmm.data.prepare import PrepareConfig, find_midi_files, prepare_dataset  # loads torch: only here
+
     if args.workers < 1:
         raise VMMError(f"--workers must be at least 1, got {args.workers}")
     if not 0.0 <= args.val_fraction < 1.0:

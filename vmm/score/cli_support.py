@@ -7,7 +7,7 @@ import argparse
 from contextlib import contextmanager
 from pathlib import Path
 
-from vmm.score.pipeline import DEFAULT_INSTRUMENTS, ScoreOptions, ScoreResult
+from vmm.score.options import DEFAULT_INSTRUMENTS, ScoreOptions
 
 STAGE_LABELS = {
     "features": "reading the video", "plan": "planning", "model": "loading the model",
@@ -62,7 +62,8 @@ def progress_display():
         yield update
 
 
-def print_summary(result: ScoreResult) -> None:
+def print_summary(result) -> None:
+    """Tempo, key, bars, where the cuts landed, seconds per stage and the files (a ScoreResult)."""
     plan = result.plan
     numerator, denominator = plan.time_signature
     print(f"tempo {plan.tempo:g} BPM ({plan.tempo_source}), {numerator}/{denominator}, key {plan.key} "

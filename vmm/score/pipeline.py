@@ -25,35 +25,13 @@ from vmm.arrange import arrange
 from vmm.generate.generator import generate_tokens
 from vmm.generate.sampling import SamplingSettings
 from vmm.score.controls import controls_from_plan
+from vmm.score.options import DEFAULT_INSTRUMENTS, ScoreOptions  # noqa: F401 - re-exported
 from vmm.score.timing import fit_to_duration
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, "int | None"], None]
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "assets" / "default_model"
-DEFAULT_INSTRUMENTS = "piano,strings,bass,drums"
-
-
-@dataclass
-class ScoreOptions:
-    """The user's wishes; None lets the plan decide."""
-
-    out_dir: Path
-    tempo: float | None = None
-    key: str | None = None
-    chords: str | None = None
-    instruments: str = DEFAULT_INSTRUMENTS
-    time_signature: str = "4/4"
-    seed: int = 0
-    temperature: float = 1.0
-    top_p: float = 0.95
-    cfg_scale: float = 1.0
-    soundfont: str | None = None
-    audio: bool = True
-    model_dir: Path | None = None
-    clip_weights: Path | None = None
-    audio_model_dir: Path | None = None
-    force: bool = False
 
 
 @dataclass
