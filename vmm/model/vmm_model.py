@@ -79,7 +79,7 @@ class VMMModel(nn.Module):
 
     @torch.inference_mode()
     def step(self, token: Tensor, conditions: Conditions | None, cache: InferenceCache) -> Tensor:
-        """Decode one token per sequence.
+        """Decode one token per sequence (under torch.inference_mode: the logits are inference tensors).
 
         Args:
             token: [b] the latest token ids.
