@@ -6,7 +6,7 @@
 `selective_scan` is the training path when mamba_ssm's CUDA kernel is not used. It never loops in
 Python over every token: time is cut into chunks (a short loop over chunks carries the state across),
 and inside a chunk the linear recurrence is solved by a log-depth odd/even parallel scan. The chunk's
-[batch, chunk, d_inner, d_state] blocks stay small enough to live in the CPU cache, and only the
+[batch, chunk, d_state, d_inner] blocks (2 MB at batch 2) stay in the CPU cache, and only the
 states at chunk boundaries are saved for the backward pass, which recomputes the rest (as the CUDA
 kernel does). The scan multiplies decays and never divides by them, so it cannot overflow however
 large delta * A becomes.
