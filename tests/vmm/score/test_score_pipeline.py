@@ -91,3 +91,12 @@ def test_demo_scores_the_bundled_video(tmp_path, tiny_model_dir, monkeypatch, ca
     assert "demo_output/example.scored.mp4" in out
     assert abs(duration_of(tmp_path / "demo_output" / "example.scored.mp4") - 16.0) < 0.1
     assert main(["demo", "--model", str(tiny_model_dir)]) == 0  # its own files are replaced
+
+
+@pytest.mark.slow
+def test_bench_score_reports_every_stage(tmp_path, tiny_model_dir, capsys):
+    report = tmp_path / "bench.json"
+    assert main(["bench", "score", "--seconds", "3", "--model", str(tiny_model_dir), "--json", str(report)]) == 0
+    stages = json.loads(report.read_text())["stages"]
+    assert set(stages) == {"features", "plan", "model", "generate", "export", "render", "mux"}
+    assert "goal <= 20 s" in capsys.readouterr().out
