@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from vmm.errors import VMMError
@@ -32,10 +33,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_video_arguments(parser)
 
 
-def check_new_output(path: Path | None, force: bool) -> None:
-    """Refuse to replace an existing file unless `force`."""
-    if path is not None and path.exists() and not force:
+def check_new_output(path: Path | None, force: bool, *, inputs: Sequence[Path] = (),
+                     suffixes: Sequence[str] = (), option: str = "--out") -> None:
+    """Check an output path before any work starts.
+
+    Refuses a path with a suffix outside `suffixes` (when given), one that is an input file, an
+    existing file unless `force`, and a place where no file can be written (a folder, a missing or
+    read-only folder, /proc).
+
+    Raises:
+        VMMError, SymbolicError: with a one-line message naming `option`.
+    """
+    from symbolic.files import check_writable
+
+    if path is None:
+        return
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        names = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+        raise VMMError(f"{option} {path}: use a name ending in {names}")
+    for source in inputs:
+        if path.exists() and path.resolve() == Path(source).resolve():
+            raise VMMError(f"{option} {path} is the input file {source} (choose another output name)")
+    if path.exists() and not path.is_dir() and not force:
         raise VMMError(f"{path} exists; choose another name or pass --force to overwrite it")
+    check_writable(path)
 
 
 def extract_with_progress(video: Path, **kwargs):
@@ -58,7 +80,10 @@ def extract_with_progress(video: Path, **kwargs):
 
 
 def run(args: argparse.Namespace) -> int:
-    check_new_output(args.out, args.force)
+    from vmm.paths import check_input_file
+
+    check_input_file(args.video, "video")
+    check_new_output(args.out, args.force, inputs=[args.video], suffixes=[".npz"])
     features = extract_with_progress(
         args.video, grid_fps=args.grid_fps, clip_weights=args.clip_weights, clip_model=args.clip_model,
         clip_fps=args.clip_fps, use_clip=not args.no_clip, cache_dir=args.cache_dir, use_cache=not args.no_cache)

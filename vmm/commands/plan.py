@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from vmm.commands.features import add_video_arguments, check_new_output, extract_with_progress
+from vmm.errors import VMMError
 
 NAME = "plan"
 HELP = "print the musical plan for a video: tempo, bars, cuts, density and strength targets, key, chords"
@@ -51,28 +52,44 @@ def check_wishes(args: argparse.Namespace) -> None:
         parse_instruments(args.instruments)
 
 
+def check_outputs(args: argparse.Namespace) -> bool:
+    """Check the input and every output path before any work starts. Returns whether the JSON goes
+    to stdout."""
+    from vmm.paths import check_input_file
+    from vmm.plan.plot import PLOT_SUFFIXES
+
+    check_input_file(args.video, "features file" if args.video.suffix.lower() == ".npz" else "video")
+    to_stdout = args.json is not None and str(args.json) == "-"
+    check_new_output(None if to_stdout else args.json, args.force, inputs=[args.video], option="--json")
+    check_new_output(args.plot, args.force, inputs=[args.video], suffixes=PLOT_SUFFIXES, option="--plot")
+    if args.plot is not None and args.json is not None and not to_stdout \
+            and Path(args.plot).absolute() == Path(args.json).absolute():
+        raise VMMError(f"--json and --plot are both {args.plot}; give them different names")
+    return to_stdout
+
+
 def run(args: argparse.Namespace) -> int:
     from vmm.plan.make import make_plan
     from vmm.plan.summary import describe_plan
 
-    to_stdout = args.json is not None and str(args.json) == "-"
-    check_new_output(None if to_stdout else args.json, args.force)
-    check_new_output(args.plot, args.force)
+    to_stdout = check_outputs(args)
     check_wishes(args)  # fail before decoding
     features = load_features(args)
     plan = make_plan(features, tempo=args.tempo, time_signature=args.time_signature, key=args.key,
                      chords=args.chords, instruments=args.instruments)
+    if args.plot is not None:  # drawn before the JSON is written: the step more likely to fail
+        from vmm.plan.plot import plot_plan
+
+        plot_plan(features, plan, args.plot, title=f"{args.video.name}: {plan.tempo:g} BPM, "
+                  f"{plan.time_signature[0]}/{plan.time_signature[1]}, {plan.n_bars} bars, {plan.key}")
+    if args.json is not None and not to_stdout:
+        plan.save(args.json)
     if to_stdout:
         sys.stdout.write(plan.to_json() + "\n")
     else:
         print(describe_plan(plan))
     if args.json is not None and not to_stdout:
-        plan.save(args.json)
         print(f"plan -> {args.json}")
     if args.plot is not None:
-        from vmm.plan.plot import plot_plan
-
-        plot_plan(features, plan, args.plot, title=f"{args.video.name}: {plan.tempo:g} BPM, "
-                  f"{plan.time_signature[0]}/{plan.time_signature[1]}, {plan.n_bars} bars, {plan.key}")
         print(f"plot -> {args.plot}")
     return 0

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
 from symbolic.files import atomic_output
+from vmm.errors import VMMError
 from vmm.plan.plan import MusicalPlan
 from vmm.video.features import VideoFeatures
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")  # formats matplotlib writes, chosen by the file's suffix
 
 
 def plot_plan(features: VideoFeatures, plan: MusicalPlan, path: str | os.PathLike, *, title: str = "") -> None:
@@ -17,7 +21,12 @@ def plot_plan(features: VideoFeatures, plan: MusicalPlan, path: str | os.PathLik
     Top axis: motion (left scale) and the density target per bar (right scale, steps); cuts as red
     lines with their snapped positions, visual beats as ticks, bar lines grey, section starts
     darker. Bottom strip: the per-beat strength.
+
+    Raises:
+        VMMError: `path` does not end in one of PLOT_SUFFIXES.
     """
+    if Path(path).suffix.lower() not in PLOT_SUFFIXES:
+        raise VMMError(f"cannot draw the plan to {path}: use a name ending in {', '.join(PLOT_SUFFIXES)}")
     import matplotlib
 
     matplotlib.use("Agg")

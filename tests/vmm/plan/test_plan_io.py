@@ -1,6 +1,7 @@
 """The plan as JSON, the `vmm plan` command, and a plan made from a real (small) video."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +92,48 @@ def test_plan_command_refuses_to_overwrite(tmp_path, pulse_video, capsys):
     (tmp_path / "plan.json").write_text("{}")
     assert main(["plan", str(pulse_video), "--json", str(tmp_path / "plan.json")]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:"), err
+    return err[0]
+
+
+def test_plot_suffix_is_checked_before_anything_is_written(tmp_path, pulse_features, capsys):
+    pulse_features.save_npz(tmp_path / "feats.npz")
+    code = main(["plan", str(tmp_path / "feats.npz"), "--json", str(tmp_path / "p.json"),
+                 "--plot", str(tmp_path / "p.txt")])
+    assert code == 2
+    assert ".png, .svg or .pdf" in _one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feats.npz"]
+
+
+def test_the_input_video_is_never_an_output(tmp_path, pulse_video, capsys):
+    video = tmp_path / "victim.mp4"
+    video.write_bytes(pulse_video.read_bytes())
+    before = video.read_bytes()
+    assert main(["plan", str(video), "--json", str(video), "--force", "--no-cache"]) == 2
+    assert "is the input file" in _one_error_line(capsys)
+    assert main(["plan", str(video), "--plot", str(tmp_path / "." / "victim.mp4"), "--force", "--no-cache"]) == 2
+    _one_error_line(capsys)
+    assert video.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["victim.mp4"]
+
+
+def test_json_and_plot_must_differ(tmp_path, pulse_features, capsys):
+    pulse_features.save_npz(tmp_path / "feats.npz")
+    assert main(["plan", str(tmp_path / "feats.npz"), "--json", str(tmp_path / "p.png"),
+                 "--plot", str(tmp_path / "p.png")]) == 2
+    assert "different names" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("option, name", [("--json", "p.json"), ("--plot", "p.png")])
+def test_outputs_where_no_file_can_be_made(tmp_path, pulse_features, capsys, option, name):
+    pulse_features.save_npz(tmp_path / "feats.npz")
+    (tmp_path / name).mkdir()
+    assert main(["plan", str(tmp_path / "feats.npz"), option, str(tmp_path / name), "--force"]) == 2
+    assert "is a folder" in _one_error_line(capsys)
+    if Path("/proc/self").is_dir():
+        assert main(["plan", str(tmp_path / "feats.npz"), option, f"/proc/{name}"]) == 2
+        assert f"/proc/{name}" in _one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["feats.npz", name])

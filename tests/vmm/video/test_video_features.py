@@ -1,6 +1,7 @@
 """Weights-free features, CLIP embeddings and the .npz format, on small videos the tests make."""
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,3 +170,46 @@ def test_features_command_writes_npz(tmp_path, cut_video, capsys):
     assert len(VideoFeatures.load_npz(out).cuts) == 3
     assert main(["features", str(cut_video), "--out", str(out), "--no-clip", "--no-cache"]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:"), err
+    return err[0]
+
+
+@pytest.mark.parametrize("case", ["proc", "folder", "input", "suffix", "missing folder"])
+def test_features_command_checks_out_before_reading(tmp_path, cut_video, capsys, case):
+    video = tmp_path / "victim.mp4"
+    video.write_bytes(cut_video.read_bytes())
+    before = video.read_bytes()
+    if case == "proc":
+        if not Path("/proc/self").is_dir():
+            pytest.skip("needs Linux /proc")
+        out, words = Path("/proc/f.npz"), "choose another output path"
+    elif case == "folder":
+        out, words = tmp_path / "taken.npz", "is a folder"
+        out.mkdir()
+        (out / "keep").write_text("mine")
+    elif case == "input":
+        out, words = video, "ending in .npz"
+    elif case == "suffix":
+        out, words = tmp_path / "f.txt", "ending in .npz"
+    else:
+        out, words = tmp_path / "nowhere" / "f.npz", "does not exist"
+    assert main(["features", str(video), "--out", str(out), "--force", "--no-clip", "--no-cache"]) == 2
+    assert words in _one_error_line(capsys)
+    assert video.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["victim.mp4"] + (["taken.npz"] if case == "folder" else []))
+    if case == "folder":
+        assert (out / "keep").read_text() == "mine"
+
+
+def test_an_output_that_is_the_input_is_refused_even_with_force(tmp_path, cut_features):
+    from vmm.commands.features import check_new_output
+
+    source = tmp_path / "clip.npz"  # a name that passes the suffix check
+    cut_features.save_npz(source)
+    with pytest.raises(VMMError, match="is the input file"):
+        check_new_output(tmp_path / "." / "clip.npz", True, inputs=[source], suffixes=[".npz"])
