@@ -106,22 +106,46 @@ class VideoFeatures:
             VMMError: the file is not a VMM features file.
         """
         path = check_input_file(path, "features file")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-        except (OSError, ValueError) as error:
-            raise VMMError(f"{path} is not a features file ({error}); make one with `vmm features`") from None
+        arrays = _read_npz(path)
         missing = [name for name in (*ARRAY_FIELDS, "cuts", "visual_beats", "scalars") if name not in arrays]
         if missing:
-            raise VMMError(f"{path} is not a VMM features file (missing {', '.join(missing)}); "
-                           "make one with `vmm features`")
-        duration, fps_grid, width, height, start_time = arrays["scalars"].tolist()
-        return cls(
-            **{name: arrays[name] for name in ARRAY_FIELDS},
-            cuts=arrays["cuts"].tolist(), visual_beats=arrays["visual_beats"].tolist(),
-            duration=duration, fps_grid=fps_grid, width=int(width), height=int(height), start_time=start_time,
-            clip=arrays.get("clip"), clip_times=arrays.get("clip_times"),
-        )
+            raise _not_features(path, f"missing {', '.join(missing)}")
+        try:
+            duration, fps_grid, width, height, start_time = (float(v) for v in arrays["scalars"].reshape(-1))
+            return cls(
+                **{name: arrays[name].reshape(-1) for name in ARRAY_FIELDS},
+                cuts=arrays["cuts"].reshape(-1).tolist(), visual_beats=arrays["visual_beats"].reshape(-1).tolist(),
+                duration=duration, fps_grid=fps_grid, width=int(width), height=int(height), start_time=start_time,
+                clip=arrays.get("clip"), clip_times=arrays.get("clip_times"),
+            )
+        except (TypeError, ValueError) as error:  # wrong counts or kinds of values
+            raise _not_features(path, f"its arrays do not fit together: {error}") from None
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """All arrays of an .npz file, without running pickled code."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        reason = "it holds pickled Python objects" if "pickle" in str(error) else "not an .npz archive"
+        raise _not_features(path, reason) from None
+    except Exception:  # zipfile, OS and format errors all mean the same to the user
+        raise _not_features(path, "not an .npz archive") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise _not_features(path, "a single .npy array, not an .npz archive")
+    try:
+        with data:
+            return {name: data[name] for name in data.files}
+    except ValueError as error:
+        reason = "it holds pickled Python objects" if "pickle" in str(error) else "a damaged .npz archive"
+        raise _not_features(path, reason) from None
+    except Exception:
+        raise _not_features(path, "a damaged .npz archive") from None
+
+
+def _not_features(path: Path, reason: str) -> VMMError:
+    return VMMError(f"{path} is not a features file written by `vmm features` ({reason}); "
+                    "make one with `vmm features VIDEO --out FEATURES.npz`")
 
 
 class _RhythmTrack:

@@ -109,7 +109,7 @@ def test_npz_round_trip(tmp_path, cut_features):
 
 def test_load_rejects_other_npz(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(3))
-    with pytest.raises(VMMError, match="not a VMM features file"):
+    with pytest.raises(VMMError, match="not a features file written by `vmm features`"):
         VideoFeatures.load_npz(tmp_path / "other.npz")
 
 
@@ -176,6 +176,40 @@ def _one_error_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:"), err
     return err[0]
+
+
+def _bad_npz_files(folder, good):
+    """name -> a file that is not a features file, and the words its error must hold."""
+    folder.mkdir()
+    with open(folder / "pickled.npz", "wb") as handle:  # a pickle, as np.save writes objects
+        np.save(handle, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.savez(folder / "objects.npz", times=np.array([None, 1], dtype=object))
+    with open(folder / "array.npz", "wb") as handle:
+        np.save(handle, np.zeros(3))
+    (folder / "truncated.npz").write_bytes(good.read_bytes()[:300])
+    (folder / "text.npz").write_text("not an archive\n")
+    arrays = dict(np.load(good))
+    np.savez(folder / "short_scalars.npz", **{**arrays, "scalars": np.zeros(2)})
+    np.savez(folder / "uneven.npz", **{**arrays, "motion": arrays["motion"][:-1]})
+    return {
+        "pickled.npz": "pickled Python objects", "objects.npz": "pickled Python objects",
+        "array.npz": "not an .npz archive", "truncated.npz": "npz", "text.npz": "npz",
+        "short_scalars.npz": "do not fit together", "uneven.npz": "motion has",
+    }
+
+
+def test_files_that_are_not_features_give_one_line_that_says_what_to_do(tmp_path, cut_features, capsys):
+    good = tmp_path / "good.npz"
+    cut_features.save_npz(good)
+    cases = _bad_npz_files(tmp_path / "bad", good)
+    for name, words in cases.items():
+        path = tmp_path / "bad" / name
+        with pytest.raises(VMMError, match="not a features file written by `vmm features`") as caught:
+            VideoFeatures.load_npz(path)
+        assert words in str(caught.value), (name, caught.value)
+        assert "allow_pickle" not in str(caught.value)
+        assert main(["plan", str(path)]) == 2
+        assert "make one with `vmm features" in _one_error_line(capsys)
 
 
 @pytest.mark.parametrize("case", ["proc", "folder", "input", "suffix", "missing folder"])
