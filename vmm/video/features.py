@@ -307,6 +307,11 @@ def extract_features(
     if not grid_fps > 0 or not clip_fps > 0:
         raise VMMError(f"grid rates must be positive (grid_fps={grid_fps}, clip_fps={clip_fps})")
     path = check_input_file(path, "video")
+    if use_clip and not isinstance(clip_model, ClipEncoder):
+        # A file that is not a video fails here, with its one error, before CLIP weights are looked
+        # for (which takes seconds, or prints a notice when there are none).
+        with VideoReader(path):
+            pass
     encoder = _resolve_encoder(clip_model, clip_weights, use_clip)
     cache = FeatureCache(cache_dir) if use_cache and (encoder is None or encoder.identity) else None
     key = None

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from support.video_factory import make_video
+from support.video_factory import make_not_a_video, make_video
 
 from vmm.cli import main
 from vmm.errors import VMMError
@@ -247,3 +247,13 @@ def test_an_output_that_is_the_input_is_refused_even_with_force(tmp_path, cut_fe
     cut_features.save_npz(source)
     with pytest.raises(VMMError, match="is the input file"):
         check_new_output(tmp_path / "." / "clip.npz", True, inputs=[source], suffixes=[".npz"])
+
+
+def test_not_a_video_fails_before_clip_weights_are_looked_for(tmp_path, caplog, monkeypatch):
+    looked = []
+    monkeypatch.setattr("vmm.video.clip.find_cached_weights", lambda name: looked.append(name))
+    path = make_not_a_video(tmp_path / "text.mp4")
+    with caplog.at_level(logging.WARNING), pytest.raises(VMMError, match="cannot read"):
+        extract_features(path, use_cache=False)
+    assert looked == []
+    assert not [r for r in caplog.records if "CLIP" in r.message]
