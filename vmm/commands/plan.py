@@ -16,8 +16,10 @@ HELP = "print the musical plan for a video: tempo, bars, cuts, density and stren
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, help="the video file (or a features .npz from `vmm features`)")
     parser.add_argument("--tempo", type=float, default=None,
-                        help="quarter notes per minute (default: from the visual rhythm, fitted to whole bars)")
-    parser.add_argument("--time-signature", default="4/4", help="metre, e.g. 4/4, 3/4, 6/8 (default 4/4)")
+                        help="tempo in quarter notes per minute, 40-250 (default: from the visual rhythm, "
+                             "fitted to whole bars)")
+    parser.add_argument("--time-signature", default="4/4",
+                        help="metre: 1/4-7/4, 1/2-4/2, or 3, 5, 6, 7, 9, 12 over 8 (default 4/4)")
     parser.add_argument("--key", default=None, help='key, e.g. "A minor", "F#", "Bbm" (default: from the mood)')
     parser.add_argument("--chords", default=None, help='chord progression repeated over the bars, e.g. "Am F C G"')
     parser.add_argument("--instruments", default=None, help="comma-separated instruments, e.g. piano,bass,drums")
@@ -41,9 +43,11 @@ def check_wishes(args: argparse.Namespace) -> None:
     from symbolic.analysis import parse_key
     from symbolic.chords import parse_chord_progression
     from symbolic.instruments import parse_instruments
-    from vmm.plan.make import parse_time_signature
+    from vmm.plan.make import check_tempo, parse_time_signature
 
     parse_time_signature(args.time_signature)
+    if args.tempo is not None:
+        check_tempo(args.tempo)
     if args.key is not None:
         parse_key(args.key)
     if args.chords is not None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from symbolic.tokenizer import TOKENIZER_PARAMS
 from vmm.errors import VMMError
 from vmm.plan.density import density_targets
 from vmm.plan.mood import mood_valence, suggest_key
@@ -14,15 +15,18 @@ from vmm.plan.plan import MusicalPlan, PlanCut
 from vmm.plan.tempo import TEMPO_RANGE, estimate_tempo, fit_bars
 from vmm.video.features import VideoFeatures
 
-ALLOWED_DENOMINATORS = (2, 4, 8, 16)
-USER_TEMPO_RANGE = (20.0, 400.0)
+# The metres and tempos the tokenizer can write: MidiTok drops a time signature outside its range,
+# which would shift every bar after it, and clips tempos to its range.
+TIME_SIGNATURES = tuple(sorted(((num, den) for den, nums in TOKENIZER_PARAMS["time_signature_range"].items()
+                                for num in nums), key=lambda ts: (ts[1], ts[0])))
+USER_TEMPO_RANGE = tuple(float(v) for v in TOKENIZER_PARAMS["tempo_range"])  # quarter notes per minute
 
 
 def parse_time_signature(text: str | Sequence[int]) -> tuple[int, int]:
     """ "3/4" or (3, 4) -> (3, 4).
 
     Raises:
-        VMMError: not a metre we can write.
+        VMMError: not written like 3/4, or not one of TIME_SIGNATURES (the tokenizer's metres).
     """
     if isinstance(text, str):
         match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
@@ -31,9 +35,22 @@ def parse_time_signature(text: str | Sequence[int]) -> tuple[int, int]:
         num, den = int(match.group(1)), int(match.group(2))
     else:
         num, den = (int(v) for v in text)
-    if not 1 <= num <= 16 or den not in ALLOWED_DENOMINATORS:
-        raise VMMError(f"time signature {num}/{den} is not supported; use 1-16 beats over 2, 4, 8 or 16")
+    if (num, den) not in TIME_SIGNATURES:
+        accepted = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
+        raise VMMError(f"time signature {num}/{den} is not supported; use one of {accepted}")
     return num, den
+
+
+def check_tempo(tempo: float) -> float:
+    """A user's tempo, in quarter notes per minute, within what the tokenizer can write.
+
+    Raises:
+        VMMError: outside USER_TEMPO_RANGE.
+    """
+    low, high = USER_TEMPO_RANGE
+    if not low <= tempo <= high:
+        raise VMMError(f"tempo {tempo:g} is out of range; give {low:g}-{high:g} quarter notes per minute")
+    return float(tempo)
 
 
 def snap_cuts(cuts: Sequence[float], beat_s: float, beats_per_bar: int, n_bars: int, duration: float,
@@ -170,10 +187,10 @@ def make_plan(
 
     Args:
         features: the video's features (`extract_features`).
-        tempo: quarter notes per minute; None estimates it from the visual rhythm and adjusts it
+        tempo: quarter notes per minute (40-250, USER_TEMPO_RANGE); None estimates it from the visual rhythm and adjusts it
             slightly so whole bars end with the video. A given tempo is kept and the last bar is cut
             at the video's end and faded.
-        time_signature: "3/4" or (3, 4).
+        time_signature: "3/4" or (3, 4), one of TIME_SIGNATURES.
         key: e.g. "A minor", "F#", "Bbm"; None suggests one from the mood (vmm.plan.mood).
         chords: a progression such as "Am F C G" or "C G | Am F" (symbolic.chords), or bars of chord
             ids; it repeats over the bars.
@@ -192,9 +209,7 @@ def make_plan(
         raise VMMError("the video has no duration; nothing to plan")
     details: dict = {}
     if tempo is not None:
-        if not USER_TEMPO_RANGE[0] <= tempo <= USER_TEMPO_RANGE[1]:
-            raise VMMError(f"tempo {tempo} BPM is out of range; give {USER_TEMPO_RANGE[0]:g}-{USER_TEMPO_RANGE[1]:g}")
-        base_tempo, tempo_source = float(tempo), "user"
+        base_tempo, tempo_source = check_tempo(tempo), "user"
     else:
         estimate = estimate_tempo(features.impact, features.motion, features.fps_grid, len(features.visual_beats),
                                   beat_unit=signature[1])
@@ -231,4 +246,5 @@ def make_plan(
     )
 
 
-__all__ = ["make_plan", "parse_time_signature", "snap_cuts", "chords_per_beat", "TEMPO_RANGE"]
+__all__ = ["make_plan", "parse_time_signature", "check_tempo", "snap_cuts", "chords_per_beat", "TEMPO_RANGE",
+           "TIME_SIGNATURES", "USER_TEMPO_RANGE"]

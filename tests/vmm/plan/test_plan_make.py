@@ -172,15 +172,52 @@ def test_time_signatures(text, expected):
     assert parse_time_signature(text) == expected
 
 
-@pytest.mark.parametrize("text", ["5/3", "0/4", "four", "17/4"])
+@pytest.mark.parametrize("text", ["5/3", "0/4", "four", "17/4", "9/4", "7/16", "5/16", "8/4", "16/16", "4/8"])
 def test_bad_time_signatures(text):
-    with pytest.raises(VMMError):
+    with pytest.raises(VMMError) as caught:
         parse_time_signature(text)
+    assert "\n" not in str(caught.value)
+    if "/" in text:
+        assert "not supported; use one of 1/2, 2/2" in str(caught.value) and "12/8" in str(caught.value)
 
 
-def test_bad_tempo_is_a_user_error():
-    with pytest.raises(VMMError, match="out of range"):
-        make_plan(features(4.0), tempo=1000)
+def test_every_accepted_time_signature_is_a_token_of_the_tokenizer():
+    from symbolic.tokenizer import build_tokenizer
+    from vmm.plan.make import TIME_SIGNATURES
+
+    tokens = {name.removeprefix("TimeSig_") for name in build_tokenizer().vocab if name.startswith("TimeSig_")}
+    assert {f"{num}/{den}" for num, den in TIME_SIGNATURES} == tokens
+    for num, den in TIME_SIGNATURES:
+        assert parse_time_signature(f"{num}/{den}") == (num, den)
+
+
+@pytest.mark.parametrize("tempo", [1000, 300, 39.5, 20])
+def test_bad_tempo_is_a_user_error(tempo):
+    with pytest.raises(VMMError, match="out of range; give 40-250 quarter notes per minute"):
+        make_plan(features(4.0), tempo=tempo)
+
+
+@pytest.mark.parametrize("tempo", [40, 250])
+def test_the_tokenizers_tempo_range_is_accepted(tempo):
+    from symbolic.tokenizer import TOKENIZER_PARAMS
+
+    assert TOKENIZER_PARAMS["tempo_range"] == (40, 250)
+    assert make_plan(features(4.0), tempo=tempo).tempo == tempo
+
+
+def test_plan_command_checks_tempo_and_metre_before_reading(tmp_path, capsys):
+    from vmm.cli import main
+
+    video = tmp_path / "clip.mp4"
+    video.write_text("never read: the wishes are checked first")
+    for extra, words in ((["--tempo", "300"], "40-250 quarter notes per minute"),
+                         (["--time-signature", "9/4"], "use one of")):
+        assert main(["plan", str(video), *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0]
+    with pytest.raises(SystemExit):
+        main(["plan", "--help"])
+    assert "quarter notes per minute, 40-250" in " ".join(capsys.readouterr().out.split())
 
 
 def test_very_short_video_gets_one_bar():
