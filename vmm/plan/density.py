@@ -18,7 +18,10 @@ POP909_DENSITY_QUANTILES = np.array([
     19.0, 19.0, 20.0, 20.0, 21.0, 21.0, 22.0, 22.0, 23.0, 23.0, 24.0, 24.0, 25.0, 25.0, 26.0, 27.0, 28.0,
     29.0, 30.0, 31.0, 33.0, 35.0, 38.0, 47.0,
 ])
-REFERENCE_QUARTERS_PER_BAR = 4.0  # the built-in reference counts notes per 4/4 bar
+# Every reference counts notes per 4/4 bar: the built-in one, and a model's density_reference.json
+# (notes per bar over its training bars; POP909's shards are nearly all 4/4, and a model trained on
+# other data is assumed to be mostly 4/4 too). Bars of other lengths scale it by their length.
+REFERENCE_QUARTERS_PER_BAR = 4.0
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
@@ -65,9 +68,10 @@ def density_targets(bar_motion: np.ndarray, sections: np.ndarray, reference: np.
     Args:
         bar_motion: [B] mean motion of each bar.
         sections: [B] section index of each bar.
-        reference: notes-per-bar samples from the training data; None uses POP909's distribution,
-            scaled by `bar_quarters / 4` for metres other than 4/4.
-        bar_quarters: bar length in quarter notes.
+        reference: notes-per-4/4-bar samples from the training data (a model's density reference);
+            None uses POP909's distribution. Either is scaled by `bar_quarters / 4`, so a 3/4 bar
+            gets three quarters of the notes of a 4/4 bar at the same motion percentile.
+        bar_quarters: bar length in quarter notes (3/4: 3, 6/8: 3, 7/8: 3.5).
         section_weight: share of the section mean in the blend, 0..1.
     Returns:
         [B] notes per bar, rounded to 0.1.
@@ -78,6 +82,7 @@ def density_targets(bar_motion: np.ndarray, sections: np.ndarray, reference: np.
     sections = np.asarray(sections)
     section_mean = np.array([bar_motion[sections == s].mean() for s in sections])
     blended = (1 - section_weight) * bar_motion + section_weight * section_mean
-    if reference is None:
-        reference = POP909_DENSITY_QUANTILES * (bar_quarters / REFERENCE_QUARTERS_PER_BAR)
-    return np.round(match_percentiles(blended, reference), 1)
+    if not bar_quarters > 0:
+        raise ValueError(f"bar_quarters must be positive, got {bar_quarters}")
+    base = POP909_DENSITY_QUANTILES if reference is None else np.asarray(reference, dtype=np.float64)
+    return np.round(match_percentiles(blended, base * (bar_quarters / REFERENCE_QUARTERS_PER_BAR)), 1)

@@ -195,8 +195,9 @@ def make_plan(
         chords: a progression such as "Am F C G" or "C G | Am F" (symbolic.chords), or bars of chord
             ids; it repeats over the bars.
         instruments: "piano,bass,drums" or a list of names (symbolic.instruments).
-        density_reference: sorted notes-per-bar samples of the training data (the model ships them);
-            None uses POP909's distribution.
+        density_reference: sorted notes-per-bar samples of the training data (the model ships them),
+            counted per 4/4 bar; None uses POP909's distribution. Either is scaled to the metre's
+            bar length (vmm.plan.density).
         bar_snap_beats: a cut closer than this many beats to a bar line snaps to it.
     Returns:
         `MusicalPlan`.

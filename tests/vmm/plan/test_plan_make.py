@@ -107,6 +107,19 @@ def test_density_follows_motion_and_matches_the_reference():
     assert all(1 <= d <= 10 for d in custom.density) and custom.density[-1] > custom.density[0]
 
 
+@pytest.mark.parametrize("signature, bar_quarters", [("3/4", 3.0), ("6/8", 3.0), ("7/8", 3.5), ("2/2", 4.0)])
+@pytest.mark.parametrize("reference", [None, np.array([4.0, 8.0, 12.0, 16.0, 24.0])])
+def test_any_density_reference_is_scaled_to_the_bar_length(signature, bar_quarters, reference):
+    """References count notes per 4/4 bar; a shorter bar gets proportionally fewer notes."""
+    motion = lambda t: 0.05 + 0.02 * t  # noqa: E731 - every bar at a different percentile
+    plan = make_plan(features(24.0, motion=motion), tempo=120, time_signature=signature,
+                     density_reference=reference)
+    base = POP909_DENSITY_QUANTILES if reference is None else reference
+    expected = np.round(match_percentiles(np.arange(plan.n_bars, dtype=float), base) * bar_quarters / 4, 1)
+    np.testing.assert_allclose(plan.density, expected, atol=0.051)
+    assert max(plan.density) <= base.max() * bar_quarters / 4 + 1e-9
+
+
 def test_percentile_matching():
     reference = np.arange(101.0)
     np.testing.assert_allclose(match_percentiles(np.array([3.0, 1.0, 2.0, 4.0]), reference),
