@@ -64,20 +64,29 @@ def bass_line(parts: list[symusic.Track], beat_ticks: int, n_beats: int) -> list
     return line
 
 
-def drum_pattern(strength: np.ndarray, beats_per_bar: int, beat_ticks: int,
+def backbeats(beats_per_bar: int, beat_unit: int) -> set[int]:
+    """Beats of a bar that take the snare: 2 and 4 in 4/4, the middle of a compound bar (6/8: beat 4)."""
+    if beat_unit == 8 and beats_per_bar % 3 == 0:
+        return set(range(3, beats_per_bar, 6))
+    return set(range(1, beats_per_bar, 2)) if beats_per_bar > 3 else {beats_per_bar - 1}
+
+
+def drum_pattern(strength: np.ndarray, time_signature: tuple[int, int], beat_ticks: int,
                  section_starts: list[int]) -> list[symusic.Note]:
-    """A kit part following per-beat strength (0..1): stronger beats get a kick, the backbeat a snare,
-    busy passages off-beat hats; velocity follows strength."""
+    """A kit part following per-beat strength (0..1): the downbeat and other strong beats get a kick,
+    the backbeats a snare, busy passages off-beat hats; velocity follows strength."""
+    beats_per_bar = time_signature[0]
+    snare_beats = backbeats(*time_signature)
     notes = []
     for beat, value in enumerate(np.asarray(strength, dtype=float)):
         tick, position = beat * beat_ticks, beat % beats_per_bar
         velocity = int(60 + 50 * min(max(value, 0.0), 1.0))
         if position == 0 and beat // beats_per_bar in section_starts:
             notes.append(symusic.Note(tick, beat_ticks, CRASH, 100))
-        if position == 0 or value >= 0.7 and position != 1:
-            notes.append(symusic.Note(tick, beat_ticks // 2, KICK, velocity))
-        elif position % 2 == 1:
+        if position in snare_beats:
             notes.append(symusic.Note(tick, beat_ticks // 2, SNARE, velocity))
+        elif position == 0 or value >= 0.7:
+            notes.append(symusic.Note(tick, beat_ticks // 2, KICK, velocity))
         notes.append(symusic.Note(tick, beat_ticks // 4, CLOSED_HAT, velocity - 20))
         if value >= 0.4:
             notes.append(symusic.Note(tick + beat_ticks // 2, beat_ticks // 4, CLOSED_HAT, velocity - 30))
@@ -89,7 +98,7 @@ def arrange(
     instruments: list[Instrument],
     *,
     strength: np.ndarray,
-    beats_per_bar: int,
+    time_signature: tuple[int, int] = (4, 4),
     section_starts: list[int] | None = None,
 ) -> symusic.Score:
     """A new score with one named track per requested instrument.
@@ -98,33 +107,30 @@ def arrange(
         generated: the decoded model output (ticks).
         instruments: what the user asked for, in order.
         strength: [n_beats] per-beat strength of the plan, for a drum part the model did not write.
-        beats_per_bar: the plan's metre (beats are quarter notes here).
+        time_signature: the plan's metre; a beat is one unit of its denominator (6/8: six eighths).
     """
-    beat_ticks = generated.ticks_per_quarter
+    beat_ticks = generated.ticks_per_quarter * 4 // time_signature[1]
     n_beats = len(strength)
     score = symusic.Score(generated.ticks_per_quarter)
     score.tempos = generated.tempos
     score.time_signatures = generated.time_signatures
     parts = sorted((t for t in generated.tracks if not t.is_drum and len(t.notes)), key=_rank)
     drums_generated = [t for t in generated.tracks if t.is_drum and len(t.notes)]
-    melodic = [i for i in instruments if not i.is_drum and not _is_bass(i)]
-    tracks = {}
-    for instrument in instruments:
-        tracks[instrument.name] = symusic.Track(name=instrument.display_name, program=instrument.program,
-                                                is_drum=instrument.is_drum)
-    for index, part in enumerate(parts):
+    # Tracks by position in the request, so that "piano,piano" is two tracks, not one twice.
+    tracks = [symusic.Track(name=i.display_name, program=i.program, is_drum=i.is_drum) for i in instruments]
+    melodic = [index for index, i in enumerate(instruments) if not i.is_drum and not _is_bass(i)]
+    for rank, part in enumerate(parts):
         if melodic:
-            _copy_notes(part, tracks[melodic[min(index, len(melodic) - 1)].name])
+            _copy_notes(part, tracks[melodic[min(rank, len(melodic) - 1)]])
     accompaniment = parts[1:2] or parts[:1]
-    for instrument in instruments:
-        track = tracks[instrument.name]
+    for instrument, track in zip(instruments, tracks, strict=True):
         if _is_bass(instrument):
             track.notes.extend(bass_line(accompaniment, beat_ticks, n_beats))
         elif instrument.is_drum:
             if drums_generated:
                 _copy_notes(drums_generated[0], track)
             else:
-                track.notes.extend(drum_pattern(strength, beats_per_bar, beat_ticks, section_starts or []))
+                track.notes.extend(drum_pattern(strength, time_signature, beat_ticks, section_starts or []))
         score.tracks.append(track)
     for track in score.tracks:
         track.notes.sort(key=lambda note: (note.time, note.pitch))

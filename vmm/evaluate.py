@@ -76,7 +76,11 @@ def evaluate(
         "real"}} (means over pieces, NaN-aware), "settings": {...}}.
     """
     settings = settings or SamplingSettings()
-    songs = shards.songs("val") or shards.songs()
+    songs = shards.songs("val")
+    held_out = bool(songs)
+    if not held_out:
+        log.warning("%s has no validation songs: evaluating on training songs (not held out)", shards.folder)
+        songs = shards.songs()
     excerpts = []
     for song in songs:
         excerpt = find_excerpt(song.stem, shards.load(song), n_bars)
@@ -103,7 +107,7 @@ def evaluate(
         for metric in (*STYLE_METRICS, *PLAN_METRICS)
     }
     return {"pieces": results, "summary": summary,
-            "settings": {"pieces": len(results), "bars": n_bars, **settings.__dict__}}
+            "settings": {"pieces": len(results), "bars": n_bars, "held_out": held_out, **settings.__dict__}}
 
 
 def format_table(report: dict) -> str:

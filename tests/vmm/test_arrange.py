@@ -23,7 +23,7 @@ def pop909_like_score(bars=4):
 def test_requested_instruments_become_named_tracks_with_their_programs():
     instruments = parse_instruments("piano,strings,bass,drums")
     strength = np.tile([1.0, 0.3, 0.7, 0.3], 4)
-    score = arrange(pop909_like_score(), instruments, strength=strength, beats_per_bar=4, section_starts=[2])
+    score = arrange(pop909_like_score(), instruments, strength=strength, section_starts=[2])
     assert [t.name for t in score.tracks] == [i.display_name for i in instruments]
     assert [t.program for t in score.tracks] == [i.program for i in instruments]
     piano, strings, bass, drums = score.tracks
@@ -42,6 +42,24 @@ def test_bass_line_follows_the_lowest_sounding_note():
 
 
 def test_a_single_instrument_takes_every_part():
-    score = arrange(pop909_like_score(), parse_instruments("piano"), strength=np.ones(16), beats_per_bar=4)
+    score = arrange(pop909_like_score(), parse_instruments("piano"), strength=np.ones(16))
     assert len(score.tracks) == 1
     assert len(score.tracks[0].notes) == sum(len(t.notes) for t in pop909_like_score().tracks)
+
+
+def test_compound_metre_keeps_bass_and_drums_in_the_bar():
+    """6/8: a beat is an eighth note, so two bars span 6 quarter notes, not 12."""
+    score = arrange(pop909_like_score(bars=1), parse_instruments("bass,drums"),
+                    strength=np.tile([1.0, 0.2, 0.2, 0.6, 0.2, 0.2], 2), time_signature=(6, 8))
+    bar_ticks = 480 * 3
+    bass, drums = score.tracks
+    assert max(n.time for n in drums.notes) < 2 * bar_ticks
+    assert max(n.time + n.duration for n in bass.notes) <= 2 * bar_ticks
+    snares = sorted(n.time for n in drums.notes if n.pitch == 38)
+    assert snares == [3 * 240, bar_ticks + 3 * 240]  # the middle of each bar
+
+
+def test_repeated_instruments_are_separate_tracks():
+    score = arrange(pop909_like_score(), parse_instruments("piano,piano"), strength=np.ones(16))
+    first, second = score.tracks
+    assert {n.pitch for n in first.notes} == {76} and {n.pitch for n in second.notes} >= {48, 52, 55}

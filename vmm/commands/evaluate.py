@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
     from rich.progress import Progress
 
     from symbolic.files import atomic_output
@@ -38,9 +39,13 @@ def run(args: argparse.Namespace) -> int:
         raise VMMError(f"{args.json} exists; choose another --json path")
     shards = ShardIndex(args.data)
     model, tokenizer, _ = load_default_model(args.model)
-    settings = SamplingSettings(temperature=args.temperature, top_p=args.top_p, cfg_scale=args.cfg_scale,
-                                seed=args.seed)
-    with Progress() as progress:
+    try:
+        settings = SamplingSettings(temperature=args.temperature, top_p=args.top_p, cfg_scale=args.cfg_scale,
+                                    seed=args.seed)
+    except ValueError as error:
+        raise VMMError(f"{error} (see vmm evaluate --help)") from None
+    console = Console(stderr=True)
+    with Progress(console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task("generating pieces", total=args.pieces)
         report = evaluate(model, tokenizer, shards, pieces=args.pieces, n_bars=args.bars, settings=settings,
                           callback=lambda done, total: progress.update(task, completed=done, total=total))

@@ -19,7 +19,7 @@ STAGE_LABELS = {
 
 def add_music_arguments(parser: argparse.ArgumentParser, *, default_out: str) -> None:
     parser.add_argument("--out", type=Path, default=Path(default_out), help=f"output folder (default {default_out})")
-    parser.add_argument("--tempo", type=float, help="beats per minute (default: from the video's rhythm)")
+    parser.add_argument("--tempo", type=float, help="tempo in quarter notes per minute, 40-250 (default: from the video's rhythm; 100 for compose)")
     parser.add_argument("--key", help='key, e.g. "A minor" (default: suggested by the mood)')
     parser.add_argument("--chords", help='chords, e.g. "Am F C G" or "C G/B | Am7 Fmaj7" ("|" = bar line)')
     parser.add_argument("--time-signature", default="4/4", help="metre, e.g. 3/4 (default 4/4)")
@@ -49,11 +49,14 @@ def options_from_args(args: argparse.Namespace) -> ScoreOptions:
 @contextmanager
 def progress_display():
     """A rich progress display with one line per stage; yields the pipeline's progress callback."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     tasks: dict[str, int] = {}
+    # On stderr, so that stdout holds only the summary (and scripts can read it).
+    console = Console(stderr=True)
     with Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=False) as display:
+                  console=console, disable=not console.is_terminal) as display:
         def update(stage: str, done: int, total: int | None) -> None:
             if stage not in tasks:
                 tasks[stage] = display.add_task(STAGE_LABELS.get(stage, stage), total=total)

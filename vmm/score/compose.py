@@ -12,6 +12,8 @@ from vmm.plan.make import chords_per_beat, parse_time_signature
 from vmm.plan.plan import MusicalPlan
 
 SECTION_BARS = 8
+DEFAULT_TEMPO, DEFAULT_KEY = 100.0, "C major"
+MIN_TEMPO, MAX_TEMPO = 40.0, 250.0  # the tokenizer's tempo range
 
 
 def beat_accents(beats_per_bar: int) -> list[float]:
@@ -26,7 +28,7 @@ def beat_accents(beats_per_bar: int) -> list[float]:
 def compose_plan(
     bars: int,
     *,
-    tempo: float = 100.0,
+    tempo: float | None = None,
     time_signature: str | tuple[int, int] = (4, 4),
     key: str | None = None,
     chords: str | None = None,
@@ -36,8 +38,10 @@ def compose_plan(
     """A MusicalPlan of `bars` bars; chords None lets the generator pick a progression in the key."""
     if not 1 <= bars <= 1024:
         raise VMMError(f"--bars must be between 1 and 1024, got {bars}")
-    if not 30 <= tempo <= 300:
-        raise VMMError(f"--tempo must be between 30 and 300 BPM, got {tempo:g}")
+    tempo_source = "user" if tempo is not None else "default"
+    tempo = DEFAULT_TEMPO if tempo is None else tempo
+    if not MIN_TEMPO <= tempo <= MAX_TEMPO:
+        raise VMMError(f"--tempo must be {MIN_TEMPO:g}-{MAX_TEMPO:g} quarter notes per minute, got {tempo:g}")
     signature = parse_time_signature(time_signature)
     beats_per_bar = signature[0]
     bar_s = 60.0 / tempo * 4.0 / signature[1] * beats_per_bar
@@ -50,6 +54,7 @@ def compose_plan(
         duration_s=round(bars * bar_s, 4), music_duration_s=round(bars * bar_s, 4), fade_out_s=0.0,
         bar_times=[round(b * bar_s, 4) for b in range(bars + 1)], cuts=[],
         density=[float(d) for d in density], strength=beat_accents(beats_per_bar) * bars,
-        section_starts=list(range(0, bars, SECTION_BARS)), key=key or "C major", key_source="user",
-        chords=chord_ids, instruments=instruments, tempo_source="user",
+        section_starts=list(range(0, bars, SECTION_BARS)), key=key or DEFAULT_KEY,
+        key_source="user" if key else "default", chords=chord_ids, instruments=instruments,
+        tempo_source=tempo_source,
     )

@@ -100,3 +100,47 @@ def test_bench_score_reports_every_stage(tmp_path, tiny_model_dir, capsys):
     stages = json.loads(report.read_text())["stages"]
     assert set(stages) == {"features", "plan", "model", "generate", "export", "render", "mux"}
     assert "goal <= 20 s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--temperature", "0"], "temperature"),
+    (["--top-p", "2"], "top_p"),
+    (["--key", "H major"], "H major"),
+    (["--instruments", "piano,piano"], "twice"),
+    (["--time-signature", "9/4"], "9/4"),
+    (["--model", "no_such_model"], "no_such_model"),
+])
+def test_wishes_are_checked_before_any_work_and_nothing_is_created(tmp_path, tiny_model_dir, capsys, args,
+                                                                   message):
+    out = tmp_path / "new_folder"
+    model = [] if "--model" in args else ["--model", str(tiny_model_dir)]
+    code = main(["compose", "--bars", "1", "--no-audio", "--out", str(out), *model, *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".vmm-")]
+
+
+def test_force_replaces_an_earlier_run_without_mixing_them(tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "song"
+    out.mkdir()
+    (out / "preview.wav").write_bytes(b"from an earlier run")
+    (out / "notes.txt").write_text("mine")
+    code = main(["compose", "--bars", "1", "--no-audio", "--out", str(out), "--model", str(tiny_model_dir),
+                 "--force"])
+    assert code == 0, capsys.readouterr().err
+    assert not (out / "preview.wav").exists()  # an output this run did not write
+    assert (out / "notes.txt").read_text() == "mine"  # not ours: kept
+
+
+def test_midi_has_the_planned_tempo_and_ends_with_the_music(tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "song"
+    assert main(["compose", "--bars", "2", "--tempo", "105", "--no-audio", "--out", str(out),
+                 "--model", str(tiny_model_dir)]) == 0
+    score = read_score(out / "score.mid")
+    assert score.tempos[0].qpm == pytest.approx(105, abs=0.01)  # not the tokenizer's nearest step (104)
+    seconds = score.to("second")
+    end = max(n.time + n.duration for t in seconds.tracks for n in t.notes)
+    assert end <= 2 * 4 * 60 / 105 + 1e-3
+    summary = capsys.readouterr().out
+    assert "key C major (default)" in summary
