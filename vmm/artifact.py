@@ -44,27 +44,34 @@ CHECKPOINT_KEY = "vmm"  # the LightningModule's checkpoint entry (vmm.training.m
 DEFAULT_LICENSE = "MIT (code and weights); the weights learned from the training data, whose own licence also applies"
 
 
+NOT_A_CHECKPOINT = "not a Lightning checkpoint written by `vmm fit`"
+ARTEFACT_FILES = ("config.json", "model.safetensors", "tokenizer.json", "density_reference.json", "README.md")
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Model config, weights, tokenizer JSON and training summary from a Lightning checkpoint.
 
     Returns:
         {"model_config": dict, "state_dict": {name: tensor} without the "model." prefix,
          "tokenizer_json": str, "density_reference": dict | None, "summary": dict, "data": dict}.
+    Raises:
+        VMMError: not a checkpoint of `vmm fit` (unreadable, or without the entries it writes).
     """
     path = check_input_file(path, "checkpoint")
+    advice = "give a .ckpt from a `vmm fit` run (e.g. its checkpoints/last.ckpt)"
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # pickle, zip and torch errors all mean the same to the user
-        reason = (str(error).strip().splitlines() or [""])[0][:160]
-        raise VMMError(f"cannot read checkpoint {path} ({type(error).__name__}: {reason}); "
-                       "give a .ckpt written by `vmm fit`") from None
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise VMMError(f"{path} is not a Lightning checkpoint (no state_dict); give a .ckpt written by `vmm fit`")
+    except Exception:  # pickle, zip and torch errors all mean the same to the user; their text does not help
+        raise VMMError(f"cannot read checkpoint {path}: {NOT_A_CHECKPOINT}; {advice}") from None
+    state_dict = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
+    if not isinstance(state_dict, dict) or not all(
+            isinstance(name, str) and isinstance(value, torch.Tensor) for name, value in state_dict.items()):
+        raise VMMError(f"cannot read checkpoint {path}: {NOT_A_CHECKPOINT} (no state_dict of named tensors); {advice}")
     info = checkpoint.get(CHECKPOINT_KEY)
-    if not isinstance(info, dict) or "model_config" not in info:
-        raise VMMError(f"{path} was not written by `vmm fit` (no '{CHECKPOINT_KEY}' entry with the model config)")
-    state = {name.removeprefix("model."): tensor for name, tensor in checkpoint["state_dict"].items()
-             if name.startswith("model.")}
+    if not isinstance(info, dict) or not isinstance(info.get("model_config"), dict):
+        raise VMMError(f"cannot read checkpoint {path}: {NOT_A_CHECKPOINT} (no '{CHECKPOINT_KEY}' entry with the "
+                       f"model config); {advice}")
+    state = {name.removeprefix("model."): tensor for name, tensor in state_dict.items() if name.startswith("model.")}
     tokenizer_json = info.get("tokenizer_json")
     if tokenizer_json is None:
         beside = path.parent / "tokenizer.json"
@@ -72,9 +79,13 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             raise VMMError(f"{path} holds no tokenizer and there is no tokenizer.json beside it; copy the "
                            "data's tokenizer.json next to the checkpoint")
         tokenizer_json = beside.read_text()
+    elif not isinstance(tokenizer_json, str):
+        raise VMMError(f"cannot read checkpoint {path}: its tokenizer entry is not JSON text; {advice}")
+    summary, data = info.get("summary", {}), info.get("data", {})
+    density_reference = info.get("density_reference")
     return {"model_config": info["model_config"], "state_dict": state, "tokenizer_json": tokenizer_json,
-            "density_reference": info.get("density_reference"), "summary": info.get("summary", {}),
-            "data": info.get("data", {})}
+            "density_reference": density_reference if isinstance(density_reference, dict) else None,
+            "summary": summary if isinstance(summary, dict) else {}, "data": data if isinstance(data, dict) else {}}
 
 
 def export_checkpoint(
@@ -82,6 +93,8 @@ def export_checkpoint(
     license_text: str = DEFAULT_LICENSE, command: str | None = None,
 ) -> Path:
     """Write the artefact directory for a training checkpoint (see the module doc).
+
+    Everything is checked (config, weights, tokenizer and vocabulary size) before `out` is created.
 
     Args:
         checkpoint: a `.ckpt` written by `vmm fit`.
@@ -96,9 +109,14 @@ def export_checkpoint(
     try:
         config = VMMConfig.from_dict(content["model_config"])
     except (TypeError, ValueError) as error:
-        raise VMMError(f"{checkpoint}: its model config does not fit this VMM ({error})") from None
+        raise VMMError(f"{checkpoint}: its model config does not fit this VMM ({_first_line(error)}); "
+                       "export a checkpoint written by this version of `vmm fit`") from None
     model = VMMModel(config)
-    missing, unexpected = model.load_state_dict(content["state_dict"], strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(content["state_dict"], strict=False)
+    except RuntimeError as error:  # tensors of the wrong shape
+        raise VMMError(f"{checkpoint}: the weights do not fit the model config ({_first_line(error)}); "
+                       "was it written by another version?") from None
     if missing or unexpected:
         raise VMMError(f"{checkpoint}: the weights do not fit the model config (missing {sorted(missing)[:3]}, "
                        f"unexpected {sorted(unexpected)[:3]}); was it written by another version?")
@@ -106,50 +124,106 @@ def export_checkpoint(
                          density_reference=content["density_reference"],
                          training={**content["summary"], "data": content["data"],
                                    "checkpoint": str(Path(checkpoint).name)},
-                         license_text=license_text, command=command)
+                         license_text=license_text, command=command,
+                         tokenizer_source=f"the tokenizer stored in {checkpoint}")
 
 
 def save_artifact(
     model: VMMModel, tokenizer_json: str, out: str | os.PathLike, *, force: bool = False,
     density_reference: dict | None = None, training: dict | None = None,
-    license_text: str = DEFAULT_LICENSE, command: str | None = None,
+    license_text: str = DEFAULT_LICENSE, command: str | None = None, tokenizer_source: str = "the tokenizer",
 ) -> Path:
     """Write a model, its tokenizer and its card as an artefact directory, all files or none.
 
-    The files are written to a temporary folder beside `out` and moved in at the end.
+    The tokenizer and its vocabulary size are checked before `out` is created. The files are
+    written to a temporary folder inside `out` and moved in at the end; artefact files of an earlier
+    export (`force`) that this one does not write are removed. A folder this call created is
+    removed again when it fails.
+
+    Args:
+        tokenizer_source: how error messages name the tokenizer (e.g. "the tokenizer stored in X.ckpt").
+    Raises:
+        VMMError: a bad tokenizer, a vocabulary size that differs from the model's, or an unusable `out`.
     """
+    tokenizer = tokenizer_from_json(tokenizer_json, tokenizer_source)
+    if len(tokenizer) != model.config.vocab_size:
+        raise VMMError(f"{tokenizer_source} has {len(tokenizer)} tokens but the model's vocab_size is "
+                       f"{model.config.vocab_size}; export with the tokenizer the model was trained on")
     out = Path(out)
+    created = not out.exists()
     prepare_output_dir(out, force=force)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = None
     try:
-        (staging / "tokenizer.json").write_text(tokenizer_json)
-        tokenizer = _load_tokenizer(staging / "tokenizer.json")
-        if len(tokenizer) != model.config.vocab_size:
-            raise VMMError(f"the tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
-                           f"{model.config.vocab_size}; export with the tokenizer the model was trained on")
-        save_safetensors(model, str(staging / "model.safetensors"))
-        config = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "model": model.config.to_dict(),
-            "tokenizer": {"file": "tokenizer.json", "vocab_size": len(tokenizer), "hash": tokenizer_hash(tokenizer)},
-            "conditioning": {"video_features": list(VIDEO_FEATURES), "density_scale": DENSITY_SCALE},
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "weights_bytes": (staging / "model.safetensors").stat().st_size,
-            "training": training or {},
-        }
-        _write_json(staging / "config.json", config)
-        if density_reference is not None:
-            _write_json(staging / "density_reference.json", density_reference)
-        else:
-            log.warning("no density reference in the checkpoint: the video plan will use its default scale")
-        (staging / "README.md").write_text(model_card(config, license_text, command, out.name))
+        staging = Path(tempfile.mkdtemp(prefix=".export.", dir=out))
+        _write_artifact_files(staging, model, tokenizer, tokenizer_json, density_reference, training,
+                              license_text, command, out.name)
+        written = {item.name for item in staging.iterdir()}
         for item in staging.iterdir():
             item.chmod(0o644)  # temporary files are created private; the model is for sharing
             os.replace(item, out / item.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        for name in set(ARTEFACT_FILES) - written:  # left by an earlier export into the same folder
+            (out / name).unlink(missing_ok=True)
+    except OSError as error:
+        _undo(out, staging, created)
+        raise VMMError(f"cannot write the model into {out} ({error.strerror or error}); choose another --out") \
+            from None
+    except BaseException:
+        _undo(out, staging, created)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def _write_artifact_files(folder: Path, model: VMMModel, tokenizer, tokenizer_json: str,
+                          density_reference: dict | None, training: dict | None, license_text: str,
+                          command: str | None, name: str) -> None:
+    (folder / "tokenizer.json").write_text(tokenizer_json)
+    save_safetensors(model, str(folder / "model.safetensors"))
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": model.config.to_dict(),
+        "tokenizer": {"file": "tokenizer.json", "vocab_size": len(tokenizer), "hash": tokenizer_hash(tokenizer)},
+        "conditioning": {"video_features": list(VIDEO_FEATURES), "density_scale": DENSITY_SCALE},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "weights_bytes": (folder / "model.safetensors").stat().st_size,
+        "training": training or {},
+    }
+    _write_json(folder / "config.json", config)
+    if density_reference is not None:
+        _write_json(folder / "density_reference.json", density_reference)
+    else:
+        log.warning("no density reference in the checkpoint: the video plan will use its default scale")
+    (folder / "README.md").write_text(model_card(config, license_text, command, name))
+
+
+def _undo(out: Path, staging: Path | None, created: bool) -> None:
+    """After a failure: remove the staging folder, and `out` if this export created it."""
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def tokenizer_from_json(text: str, source: str = "the tokenizer"):
+    """A MidiTok tokenizer from the text of a tokenizer.json; errors name `source`, not a temporary file.
+
+    Raises:
+        VMMError: the text is not a REMI tokenizer of this project's format.
+    """
+    with tempfile.TemporaryDirectory(prefix="vmm-tokenizer-") as folder:
+        path = Path(folder) / "tokenizer.json"
+        path.write_text(text)
+        try:
+            return load_tokenizer(path)
+        except SymbolicError as error:
+            message = str(error).replace(str(path), source)
+            raise VMMError(f"{message}; export a checkpoint whose tokenizer is intact (re-run `vmm fit` if "
+                           "none is)") from None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def load_model(

@@ -109,3 +109,76 @@ def test_inference_does_not_import_lightning():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def tokenizer_text(tmp_path_factory):
+    from symbolic.tokenizer import build_tokenizer, save_tokenizer
+
+    return save_tokenizer(build_tokenizer(), tmp_path_factory.mktemp("tok") / "tokenizer.json").read_text()
+
+
+def make_ckpt(path, tokenizer_text, **changes):
+    from symbolic.tokenizer import build_tokenizer
+
+    tokenizer = build_tokenizer()
+    model = VMMModel(VMMConfig.tiny(len(tokenizer) + changes.pop("vocab_extra", 0)))
+    info = {"model_config": changes.pop("model_config", model.config.to_dict()),
+            "tokenizer_json": changes.pop("tokenizer_json", tokenizer_text)}
+    if "density_reference" in changes:
+        info["density_reference"] = changes.pop("density_reference")
+    state = changes.pop("state_dict", {f"model.{k}": v for k, v in model.state_dict().items()})
+    assert not changes
+    torch.save({"state_dict": state, "vmm": info}, path)
+    return path
+
+
+BAD_CHECKPOINTS = {
+    "vocab": (dict(vocab_extra=5), "has 583 tokens but the model's vocab_size is 588"),
+    "tokenizer": (dict(tokenizer_json="{not json"), "the tokenizer stored in"),
+    "state_dict list": (dict(state_dict=[1, 2]), "not a Lightning checkpoint written by `vmm fit`"),
+    "config list": (dict(model_config=[1]), "not a Lightning checkpoint written by `vmm fit`"),
+    "config fields": (dict(model_config={"d_model": "x"}), "model config does not fit"),
+}
+
+
+@pytest.mark.parametrize("case", [*BAD_CHECKPOINTS, "garbage"])
+def test_a_bad_checkpoint_is_one_line_and_leaves_no_folder(tmp_path, tokenizer_text, capsys, case):
+    ckpt = tmp_path / "bad.ckpt"
+    if case == "garbage":
+        ckpt.write_bytes(b"PK\x03\x04 this is not really a zip, nor a checkpoint" * 10)
+        words = "not a Lightning checkpoint written by `vmm fit`"
+    else:
+        changes, words = BAD_CHECKPOINTS[case]
+        make_ckpt(ckpt, tokenizer_text, **changes)
+    out = tmp_path / "out"
+    assert main(["export", str(ckpt), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and words in err[0], err
+    assert str(ckpt) in err[0]
+    assert "Traceback" not in err[0] and "weights_only" not in err[0] and ".out." not in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ckpt"]
+
+
+def test_a_failed_export_into_a_used_folder_keeps_its_files(tmp_path, tokenizer_text):
+    out = tmp_path / "model"
+    assert main(["export", str(make_ckpt(tmp_path / "good.ckpt", tokenizer_text)), "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = make_ckpt(tmp_path / "bad.ckpt", tokenizer_text, tokenizer_json="{not json")
+    assert main(["export", str(bad), "--out", str(out), "--force"]) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_force_removes_artefact_files_this_export_does_not_write(tmp_path, tokenizer_text):
+    reference = {"notes_per_bar": [4.0, 8.0, 16.0], "quantiles": [0.0, 0.5, 1.0]}
+    with_reference = make_ckpt(tmp_path / "a.ckpt", tokenizer_text, density_reference=reference)
+    without = make_ckpt(tmp_path / "b.ckpt", tokenizer_text)
+    out = tmp_path / "model"
+    assert main(["export", str(with_reference), "--out", str(out)]) == 0
+    assert (out / "density_reference.json").is_file()
+    (out / "notes.txt").write_text("the user's own file")
+    assert main(["export", str(without), "--out", str(out), "--force"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors", "notes.txt",
+                                                     "tokenizer.json"]
+    assert json.loads((out / "config.json").read_text())["training"]["checkpoint"] == "b.ckpt"
+    load_model(out)
