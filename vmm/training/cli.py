@@ -15,7 +15,7 @@ from pathlib import Path
 import lightning as L
 import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
 from vmm.training.data import ShardDataModule
 from vmm.training.module import VMMLightningModule
@@ -60,6 +60,27 @@ class LastCheckpointAtEnd(L.Callback):
         else:
             trainer.save_checkpoint(Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}")
         log.info("saved the last checkpoint at step %d", trainer.global_step)
+
+
+class RunConfigSaver(SaveConfigCallback):
+    """Saves the merged configuration as config.yaml in the run's own folder, never in the working folder.
+
+    With a logger the folder is the logger's (versioned) log folder, and a config there belongs to the
+    same run (a resumed one), so it is replaced. Without a logger Lightning's log folder is
+    `trainer.default_root_dir`, which defaults to the working folder, where a file called config.yaml
+    may be the user's: then nothing is saved, and a notice says how to keep the config.
+    """
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self.already_saved:
+            return
+        if Path(trainer.log_dir).resolve() == Path.cwd().resolve():  # the same on every rank
+            if trainer.is_global_zero:
+                log.info("the run's configuration is not saved: its log folder would be the working folder "
+                         "(set trainer.default_root_dir or a logger to keep it)")
+            self.already_saved = True
+            return
+        super().setup(trainer, pl_module, stage)
 
 
 class VMMCLI(LightningCLI):
@@ -107,7 +128,8 @@ def run_lightning(argv: list[str]) -> int:
             **classes,
             args=list(argv),
             trainer_defaults={"callbacks": [TokenizerBesideCheckpoints(), LastCheckpointAtEnd()]},
-            save_config_kwargs={"overwrite": True},
+            save_config_callback=RunConfigSaver,
+            save_config_kwargs={"overwrite": True},  # only ever inside the run's own folder (RunConfigSaver)
             auto_configure_optimizers=False,
             parser_kwargs={"prog": "vmm"},
         )

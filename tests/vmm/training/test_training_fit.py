@@ -78,3 +78,25 @@ def test_validate_and_test_from_a_checkpoint(fitted, tmp_path, capsys):
         out = capsys.readouterr().out
         prefix = "val" if command == "validate" else "test"
         assert f"{prefix}/loss" in out and f"{prefix}/loss_none" in out
+
+
+def test_fit_never_writes_its_config_over_a_file_in_the_working_folder(shard_dir, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "config.yaml").write_text("mine: true\n")
+    monkeypatch.chdir(work)
+    base = ["fit", "-c", str(CONFIGS / "tiny.yaml"), "--data.root", str(shard_dir), "--trainer.logger", "false",
+            "--trainer.max_steps", "1"]
+    assert main([*base, "--trainer.default_root_dir", "."]) == 0  # log folder = the working folder
+    assert (work / "config.yaml").read_text() == "mine: true\n"
+    assert main([*base, "--trainer.default_root_dir", "runs/x"]) == 0  # a folder of the run's own: saved
+    assert "max_steps: 1" in (work / "runs" / "x" / "config.yaml").read_text()
+    assert (work / "config.yaml").read_text() == "mine: true\n"
+
+
+@pytest.mark.parametrize("config", ["audio_tiny.yaml", "audio_small.yaml"])
+def test_audio_configs_log_into_a_run_folder(config):
+    import yaml
+
+    trainer = yaml.safe_load((CONFIGS / config).read_text())["trainer"]
+    assert trainer["default_root_dir"] == f"runs/{config.removesuffix('.yaml')}"
