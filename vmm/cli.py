@@ -19,6 +19,7 @@ import vmm.commands
 from vmm.errors import VMMError
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
+GLOBAL_FLAGS = ("-v", "--verbose")  # options of `vmm` itself, given before the subcommand
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
@@ -55,14 +56,25 @@ def build_parser(commands: dict[str, ModuleType]) -> argparse.ArgumentParser:
     return parser
 
 
+def split_global_flags(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(the leading options of `vmm` itself, the subcommand and its arguments)."""
+    index = 0
+    while index < len(argv) and argv[index] in GLOBAL_FLAGS:
+        index += 1
+    return argv[:index], argv[index:]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     errors = user_error_types()
     try:
-        if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
+        flags, rest = split_global_flags(argv)
+        if rest and rest[0] in LIGHTNING_SUBCOMMANDS:  # handed whole to the LightningCLI, which has its own parser
             from vmm.training.cli import run_lightning
 
-            return run_lightning(argv)
+            if flags:
+                logging.basicConfig(level=logging.DEBUG, format="%(message)s")
+            return run_lightning(rest)
         commands = discover_commands()
         parser = build_parser(commands)
         args = parser.parse_args(argv)

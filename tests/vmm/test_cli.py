@@ -52,3 +52,15 @@ def test_bench_passes_options_to_the_benchmark(capsys):
     except SystemExit as exit_:
         assert exit_.code == 0
     assert "--midi-dir" in capsys.readouterr().out
+
+
+def test_global_options_before_a_lightning_subcommand(capsys):
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml"
+    for flag in ("-v", "--verbose"):
+        assert main([flag, "fit", "-c", str(config), "--print_config"]) == 0
+        captured = capsys.readouterr()
+        assert "architecture:" in captured.out and "Traceback" not in captured.err
+    assert main(["-v", "validate", "--help"]) == 0
+    assert "--ckpt_path" in capsys.readouterr().out
