@@ -267,3 +267,11 @@ def test_pop909_tracks_get_distinct_role_programs(tmp_path, capsys):
     programs = {tok[int(i)] for i in load_shard(out / "shards" / "002.npz")["tokens"]
                 if tok[int(i)].startswith("Program_")}
     assert {"Program_73", "Program_11", "Program_0"} <= programs
+
+
+def test_no_progress_bar_when_not_on_a_terminal(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    make_song(data / "one.mid", bars=2)
+    code, out, err = _prepare(["--midi-dir", str(data), "--out", str(tmp_path / "out"), "--workers", "1"], capsys)
+    assert code == 0 and err == "" and out.startswith("1 songs")

@@ -112,3 +112,19 @@ def test_demo_leaves_other_files_alone(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not written by vmm demo" in err[0]
     assert (tmp_path / "demo_output" / "example.wav").read_bytes() == b"mine"
+
+
+def test_an_error_is_the_only_output_when_not_on_a_terminal(song_midi, tmp_path, capsys):
+    """The progress bar is off when stderr is not a terminal: no blank line before the error."""
+    corrupt = tmp_path / "corrupt.mid"
+    corrupt.write_bytes(song_midi.read_bytes()[:40])
+    assert main(["render", str(corrupt), "--soundfont", SMALL_SF, "--out", str(tmp_path / "x.wav")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1, repr(captured.err)
+
+
+def test_success_prints_only_the_result_when_not_on_a_terminal(song_midi, tmp_path, capsys):
+    assert main(["render", str(song_midi), "--soundfont", SMALL_SF, "--out", str(tmp_path / "x.wav")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.startswith("wrote ")

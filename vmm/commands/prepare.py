@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     columns = (TextColumn("tokenising"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("eta"), TimeRemainingColumn())
     started = time.perf_counter()
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as progress:
         task = progress.add_task("prepare", total=len(files))
         manifest = prepare_dataset(args.midi_dir, out, config,
                                    callback=lambda done, total: progress.update(task, completed=done))

@@ -35,9 +35,10 @@ def render_with_progress(midi: Path, out: Path, args: argparse.Namespace) -> Ren
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    console = Console(stderr=True)
+    console = Console(stderr=True)  # stdout holds only the result
     columns = (TextColumn("rendering"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    # Off when stderr is not a terminal: rich would print a blank line there, before any error message.
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("render", total=1)
 
         def callback(done: int, total: int) -> None:
