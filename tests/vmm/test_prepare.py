@@ -275,3 +275,41 @@ def test_no_progress_bar_when_not_on_a_terminal(tmp_path, capsys):
     make_song(data / "one.mid", bars=2)
     code, out, err = _prepare(["--midi-dir", str(data), "--out", str(tmp_path / "out"), "--workers", "1"], capsys)
     assert code == 0 and err == "" and out.startswith("1 songs")
+
+
+def test_midi_dir_that_is_a_file_names_its_folder(tmp_path, capsys):
+    song = make_song(tmp_path / "good.mid", bars=2)
+    code, _, err = _prepare(["--midi-dir", str(song), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: ")
+    assert "is a file, not a folder" in err and f"({tmp_path})" in err and "not found" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def _all_bad_folder(tmp_path: Path) -> Path:
+    data = tmp_path / "bad_midi"
+    data.mkdir()
+    (data / "a_text.mid").write_text("not midi at all")
+    (data / "b_empty.mid").write_bytes(b"")
+    return data
+
+
+def test_when_every_file_is_bad_no_output_folder_is_left(tmp_path, capsys):
+    data = _all_bad_folder(tmp_path)
+    out = tmp_path / "out"
+    code, stdout, err = _prepare(["--midi-dir", str(data), "--out", str(out), "--workers", "1"], capsys)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert "none of the 2 MIDI file(s)" in err and "a_text.mid" in err and "not a MIDI" in err
+    assert not out.exists() and stdout == ""
+
+
+def test_when_every_file_is_bad_an_earlier_preparation_is_kept(tmp_path, capsys):
+    good = tmp_path / "good_midi"
+    good.mkdir()
+    make_song(good / "one.mid", bars=2)
+    out = tmp_path / "out"
+    assert _prepare(["--midi-dir", str(good), "--out", str(out), "--workers", "1"], capsys)[0] == 0
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    code, _, err = _prepare(["--midi-dir", str(_all_bad_folder(tmp_path)), "--out", str(out), "--force",
+                             "--workers", "1"], capsys)
+    assert code == 2 and "none of the 2" in err
+    assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -39,14 +41,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vmm.data.prepare import PrepareConfig, find_midi_files, prepare_dataset  # loads torch: only here
+    from vmm.data.prepare import find_midi_files  # loads torch: only here
 
     if args.workers < 1:
         raise VMMError(f"--workers must be at least 1, got {args.workers}")
     if not 0.0 <= args.val_fraction < 1.0:
         raise VMMError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
     files = find_midi_files(args.midi_dir)  # checks --midi-dir before anything is created
+    created = not Path(args.out).exists()
     out = prepare_output_dir(args.out, force=args.force)
+    try:
+        manifest, elapsed = _prepare(args, files, out)
+    except BaseException:
+        if created:  # a failed or interrupted run leaves no folder of its own behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    report(manifest, elapsed, out)
+    return 0
+
+
+def _prepare(args: argparse.Namespace, files: list, out: Path):
+    """Run `prepare_dataset` with a progress bar. Returns (manifest, seconds)."""
+    from vmm.data.prepare import PrepareConfig, prepare_dataset
+
     config = PrepareConfig(annotations=args.annotations, val_fraction=args.val_fraction,
                            workers=min(args.workers, len(files)))
     console = Console(stderr=True)
@@ -57,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
         task = progress.add_task("prepare", total=len(files))
         manifest = prepare_dataset(args.midi_dir, out, config,
                                    callback=lambda done, total: progress.update(task, completed=done))
-    elapsed = time.perf_counter() - started
+    return manifest, time.perf_counter() - started
+
+
+def report(manifest, elapsed: float, out: Path) -> None:
+    """Print what was prepared and what was skipped."""
     totals = manifest.to_json()["totals"]
     n_val = sum(song.split == "val" for song in manifest.songs)
     per_bar = totals["tokens"] / totals["bars"] if totals["bars"] else 0.0
@@ -69,6 +90,3 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {skip.reason}")
         if len(manifest.skipped) > 10:
             print(f"  ... and {len(manifest.skipped) - 10} more")
-    if not manifest.songs:
-        raise VMMError(f"no file under {args.midi_dir} could be prepared (see {out / 'manifest.json'})")
-    return 0

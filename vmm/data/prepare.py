@@ -86,6 +86,9 @@ class PrepareConfig:
 def find_midi_files(midi_dir: str | os.PathLike) -> list[Path]:
     """All .mid/.midi/.rmi files under `midi_dir` (recursive, any case), sorted; raise VMMError if none."""
     midi_dir = Path(midi_dir)
+    if midi_dir.is_file():
+        raise VMMError(f"--midi-dir {midi_dir} is a file, not a folder; give the folder that holds it "
+                       f"({midi_dir.parent}) or another folder of .mid files")
     if not midi_dir.is_dir():
         raise VMMError(f"MIDI folder not found: {midi_dir} (pass --midi-dir with a folder of .mid files)")
     files = sorted(p for p in midi_dir.rglob("*") if p.is_file() and is_midi_path(p))
@@ -229,24 +232,36 @@ def prepare_dataset(midi_dir: str | os.PathLike, out_dir: str | os.PathLike, con
                     callback: Callable[[int, int], None] | None = None) -> Manifest:
     """Tokenise every MIDI file under `midi_dir` into `out_dir` (an existing, writable folder).
 
-    Writes `tokenizer.json`, `shards/<stem>.npz` per song and `manifest.json` (last, atomically).
+    Writes `shards/<stem>.npz` per song, then `tokenizer.json` and `manifest.json` (last, atomically).
+    When no file can be prepared, nothing of an earlier run in `out_dir` is touched.
 
     Args:
         callback: called as callback(done, total) after each file.
 
     Returns:
         the manifest written.
+    Raises:
+        VMMError: no MIDI files, or none of them could be prepared (the message counts them and gives
+            the first reason).
     """
     midi_dir, out_dir = Path(midi_dir), Path(out_dir)
     files = find_midi_files(midi_dir)
     tok = build_tokenizer()
-    save_tokenizer(tok, out_dir / TOKENIZER_NAME)
     shard_dir = out_dir / SHARD_DIR
+    made_shard_dir = not shard_dir.exists()
     shard_dir.mkdir(exist_ok=True)
     jobs = [_Job(path, stem, shard_dir / f"{stem}.npz", config.annotations)
             for path, stem in zip(files, unique_stems(files, midi_dir), strict=True)]
     results = _run_jobs(jobs, config.workers, callback)
     manifest = _manifest(results, tokenizer_hash(tok), midi_dir, out_dir, config)
+    if not manifest.songs:
+        if made_shard_dir:
+            shard_dir.rmdir()  # no shard was written
+        first = manifest.skipped[0]
+        reason = (first.reason.strip().splitlines() or ["unknown"])[0]
+        raise VMMError(f"none of the {len(manifest.skipped)} MIDI file(s) under {midi_dir} could be prepared; "
+                       f"all were skipped, the first ({Path(first.path).name}) because: {reason}")
+    save_tokenizer(tok, out_dir / TOKENIZER_NAME)
     _remove_stale_shards(shard_dir, {song.stem for song in manifest.songs})
     manifest.save(out_dir)
     return manifest
