@@ -1,8 +1,11 @@
-"""Put rendered music onto a video: replace its sound or mix under it, without re-encoding the picture.
+"""Put rendered music onto a video: replace its sound or mix under it, copying the picture where it can.
 
 `ffprobe` measures the inputs (how long the video really is, where it starts, whether it has
-sound); the `ffmpeg` program does the muxing: `-c:v copy` copies the video packets bit for bit (with their side data, e.g. the
-rotation matrix), and one filter graph prepares the new sound:
+sound, its picture codec); the `ffmpeg` program does the muxing: `-c:v copy` copies the video
+packets bit for bit (with their side data, e.g. the rotation matrix). A picture codec the output
+container cannot hold or players do not expect there (a GIF, or MJPEG/PNG/ProRes in .mp4) is
+re-encoded instead (H.264 yuv420p, or VP9 for .webm), and the log says so. One filter graph
+prepares the new sound:
 
     music:    [1:a] -> 48 kHz stereo -> gain -> cut at the video's end (+ fade) -> pad with silence
     original: [0:a] -> 48 kHz stereo, start aligned -> gain -> cut -> pad        (mix mode only)
@@ -35,6 +38,21 @@ log = logging.getLogger(__name__)
 
 MuxMode = Literal["replace", "mix"]
 AUDIO_CODECS = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac", ".webm": "libopus"}
+# Picture codecs copied as they are into each container (they mux, and players expect them there);
+# None means any codec but those in NEVER_COPIED. Others are re-encoded with PICTURE_ENCODERS.
+_MP4_PICTURES = frozenset({"h264", "hevc", "av1", "vp9", "mpeg4"})
+COPIED_PICTURES: dict[str, frozenset[str] | None] = {
+    ".mp4": _MP4_PICTURES, ".m4v": _MP4_PICTURES,
+    ".mov": _MP4_PICTURES | {"prores", "mjpeg", "png", "qtrle", "dnxhd", "mpeg2video"},
+    ".mkv": None, ".webm": frozenset({"vp8", "vp9", "av1"}),
+}
+NEVER_COPIED = frozenset({"gif"})  # an animation format: every player expects a video codec in a video file
+PICTURE_ENCODERS = {  # suffix -> ffmpeg options that re-encode the picture
+    ".webm": ("-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-b:v", "0", "-crf", "32", "-deadline", "realtime",
+              "-cpu-used", "8"),
+}
+H264_ENCODER = ("-c:v", "libx264", "-preset", "fast", "-pix_fmt", "yuv420p")
+EVEN_SIZE = "pad=ceil(iw/2)*2:ceil(ih/2)*2"  # 4:2:0 needs an even width and height: add a black line
 OUTPUT_RATE = 48000
 FADE_SECONDS = 0.5  # fade-out where music longer than the video is cut
 PEAK_CEILING_DB = -1.0  # the mix is limited under this
@@ -49,6 +67,7 @@ class MediaInfo:
     has_video: bool
     has_audio: bool
     start_s: float = 0.0  # where the video starts after the file's start (ffmpeg's output time 0)
+    video_codec: str | None = None  # ffprobe's codec_name of the first video stream
 
     @property
     def end_s(self) -> float:
@@ -77,7 +96,7 @@ def _ffprobe(path: Path, *options: str, what: str = "video") -> str:
 def _streams_and_start(path: Path) -> tuple[list[dict], float]:
     """The file's streams and its start time, as the ffmpeg program sees them."""
     info = json.loads(_ffprobe(path, "-show_entries", "format=start_time,duration:stream=index,codec_type,"
-                                     "time_base,avg_frame_rate,duration", "-of", "json"))
+                                     "codec_name,time_base,avg_frame_rate,duration", "-of", "json"))
     start = info.get("format", {}).get("start_time")
     return info.get("streams", []), float(start) if start not in (None, "N/A") else 0.0
 
@@ -117,7 +136,26 @@ def probe_video(path: str | os.PathLike) -> MediaInfo:
     duration_s = float((end - first) * time_base)
     start_s = max(0.0, float(first * time_base) - file_start)  # ffmpeg shifts all streams by the file start
     has_audio = any(s.get("codec_type") == "audio" for s in streams)
-    return MediaInfo(path, duration_s, True, has_audio, start_s=start_s)
+    return MediaInfo(path, duration_s, True, has_audio, start_s=start_s, video_codec=videos[0].get("codec_name"))
+
+
+def picture_copied(codec: str | None, suffix: str) -> bool:
+    """Whether a picture in `codec` is copied as it is into a file with `suffix` (else re-encoded)."""
+    if codec is None or codec in NEVER_COPIED:
+        return False
+    allowed = COPIED_PICTURES.get(suffix.lower(), frozenset())
+    return allowed is None or codec in allowed
+
+
+def picture_options(video: MediaInfo, suffix: str) -> list[str]:
+    """ffmpeg options for the output's picture: a stream copy, or a re-encode (logged)."""
+    if picture_copied(video.video_codec, suffix):
+        return ["-c:v", "copy"]
+    encoder = PICTURE_ENCODERS.get(suffix.lower(), H264_ENCODER)
+    log.info("the %s picture of %s cannot be copied into %s: re-encoding it (%s, yuv420p)",
+             video.video_codec or "unknown", video.path.name, suffix, encoder[1])
+    # Each frame keeps its own time (a GIF's frames last as long as they say), at an even size.
+    return [*encoder, "-vf", EVEN_SIZE, "-vsync", "passthrough"]
 
 
 def probe_audio(path: str | os.PathLike) -> MediaInfo:
@@ -184,7 +222,8 @@ def mux_audio_onto_video(
     """Write `out_path`: the video's picture, copied, with the music as its sound.
 
     Args:
-        video_path: any video FFmpeg reads; its first video stream is copied.
+        video_path: any video FFmpeg reads; its first video stream is copied, or re-encoded when
+            its codec does not belong in the output container (`picture_copied`), e.g. a GIF.
         audio_path: the music (e.g. from `render_midi`).
         out_path: `.mp4`, `.m4v`, `.mov`, `.mkv` (AAC sound) or `.webm` (Opus); written atomically.
         mode: "replace" the original sound, or "mix" the music with it (a video without sound is
@@ -222,7 +261,7 @@ def mux_audio_onto_video(
             command = [
                 program, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                 "-i", str(video.path), "-i", str(music.path), "-filter_complex", graph,
-                "-map", "0:v:0", "-map", "[aout]", "-map_metadata", "0", "-c:v", "copy",
+                "-map", "0:v:0", "-map", "[aout]", "-map_metadata", "0", *picture_options(video, out.suffix),
                 "-c:a", codec, "-b:a", "192k", "-ar", str(OUTPUT_RATE), "-ac", "2",
                 *(["-movflags", "+faststart"] if out.suffix.lower() in (".mp4", ".m4v", ".mov") else []),
                 "-progress", "pipe:1", "-nostats", str(tmp),

@@ -1,4 +1,6 @@
 import hashlib
+import logging
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -6,13 +8,13 @@ import pytest
 
 from audio_render.audio_io import read_audio, write_audio
 from audio_render.errors import AudioRenderError
-from audio_render.mux import OUTPUT_RATE, mux_audio_onto_video, probe_video
+from audio_render.mux import OUTPUT_RATE, mux_audio_onto_video, picture_copied, probe_video
 
 AAC_FRAME_S = 1024 / OUTPUT_RATE
 
 
 def make_video(path, seconds=2.0, fps=25, sound_amplitude=None, codec="libx264", sound_freq=220.0,
-               first_frame=0):
+               first_frame=0, pix_fmt="yuv420p"):
     """A small test video made with PyAV: moving stripes, optionally a sine as its sound.
 
     `first_frame` > 0 starts the picture that many frames after the sound (a start offset).
@@ -20,7 +22,7 @@ def make_video(path, seconds=2.0, fps=25, sound_amplitude=None, codec="libx264",
     with av.open(str(path), "w") as container:
         video = container.add_stream(codec, rate=fps)
         video.width = video.height = 64
-        video.pix_fmt = "yuv420p"
+        video.pix_fmt = pix_fmt
         audio = container.add_stream("aac", rate=44100, layout="stereo") if sound_amplitude else None
         for i in range(int(round(seconds * fps))):
             image = np.zeros((64, 64, 3), np.uint8)
@@ -181,3 +183,65 @@ def test_bad_input_is_one_line_and_leaves_nothing(videos, tmp_path, case, messag
         mux_audio_onto_video(video, music, out, mode=mode)
     assert "\n" not in str(error.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+GIF_DELAYS = [10] * 5 + [30] * 5  # hundredths of a second: a GIF's frames last as long as each says
+
+
+def make_gif(path, width=33, height=21):
+    """A small animated GIF (odd size, frames of two lengths), written with PyAV."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = width, height, "rgb8"
+        pts = 0
+        for i, delay in enumerate(GIF_DELAYS):
+            image = np.zeros((height, width, 3), np.uint8)
+            image[:, (3 * i) % width] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="rgb8")
+            frame.pts, frame.time_base = pts, Fraction(1, 100)
+            pts += delay
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def frame_times(path):
+    with av.open(str(path)) as container:
+        return [round(float(frame.time), 3) for frame in container.decode(video=0)]
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".webm"])
+def test_a_gif_is_re_encoded_with_its_frame_times(tmp_path, caplog, suffix):
+    gif = make_gif(tmp_path / "anim.gif")
+    out = tmp_path / f"out{suffix}"
+    with caplog.at_level(logging.INFO, logger="audio_render.mux"):
+        result = mux_audio_onto_video(gif, tone(tmp_path / "m.wav", 5.0), out)
+    assert any("re-encoding" in r.message and "anim.gif" in r.message for r in caplog.records)
+    picture = probe_video(out)
+    assert picture.video_codec == ("vp9" if suffix == ".webm" else "h264")
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (34, 22)  # padded to an even size for 4:2:0
+    times = frame_times(out)
+    expected = np.cumsum([0] + GIF_DELAYS[:-1]) / 100
+    np.testing.assert_allclose(np.asarray(times) - times[0], expected, atol=0.011)
+    sound, rate = read_audio(out)
+    assert abs(sound.shape[0] / rate - picture.end_s) <= 2 * AAC_FRAME_S
+    assert result.duration_s == pytest.approx(probe_video(gif).duration_s)
+
+
+def test_which_pictures_are_copied():
+    assert picture_copied("h264", ".mp4") and picture_copied("vp9", ".webm") and picture_copied("prores", ".mkv")
+    assert picture_copied("mjpeg", ".mov") and picture_copied("png", ".mov")
+    for codec, suffix in [("gif", ".mp4"), ("gif", ".mkv"), ("gif", ".mov"), ("mjpeg", ".mp4"), ("png", ".mp4"),
+                          ("prores", ".mp4"), ("h264", ".webm"), (None, ".mkv")]:
+        assert not picture_copied(codec, suffix), (codec, suffix)
+
+
+def test_mjpeg_in_mp4_is_re_encoded_and_in_mov_copied(tmp_path):
+    video = make_video(tmp_path / "mjpeg.mkv", codec="mjpeg", seconds=0.6, pix_fmt="yuvj420p")
+    music = tone(tmp_path / "m.wav", 1.0)
+    mux_audio_onto_video(video, music, tmp_path / "out.mp4")
+    assert probe_video(tmp_path / "out.mp4").video_codec == "h264"
+    mux_audio_onto_video(video, music, tmp_path / "out.mov")
+    assert stream_facts(tmp_path / "out.mov")["video"][:2] == stream_facts(video)["video"][:2]
