@@ -128,3 +128,20 @@ def test_success_prints_only_the_result_when_not_on_a_terminal(song_midi, tmp_pa
     assert main(["render", str(song_midi), "--soundfont", SMALL_SF, "--out", str(tmp_path / "x.wav")]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out.startswith("wrote ")
+
+
+@pytest.mark.parametrize("case", ["proc", "folder"])
+def test_an_output_where_no_file_can_be_made_is_refused_first(song_midi, tmp_path, capsys, case):
+    if case == "proc":
+        from pathlib import Path
+
+        if not Path("/proc/self").is_dir():
+            pytest.skip("needs Linux /proc")
+        out, words = "/proc/x.wav", "cannot create a file in /proc"
+    else:
+        (tmp_path / "taken.wav").mkdir()
+        out, words = str(tmp_path / "taken.wav"), "is a folder"
+    for extra in ([], ["--force"]):
+        assert main(["render", str(song_midi), "--soundfont", SMALL_SF, "--out", out, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err and err.count("cannot write") == 1, err

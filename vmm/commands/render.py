@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from audio_render.render import RenderResult, render_midi
+from symbolic.files import check_writable
 from vmm.errors import VMMError
 from vmm.paths import check_input_file
 
@@ -51,10 +52,11 @@ def render_with_progress(midi: Path, out: Path, args: argparse.Namespace) -> Ren
 def run(args: argparse.Namespace) -> int:
     midi = check_input_file(args.midi, "MIDI file")
     out = output_path(midi, args.out)
-    if out.exists() and not args.force:
-        raise VMMError(f"{out} exists (pass --force to overwrite it, or choose another --out)")
     if out.resolve() == midi.resolve():
         raise VMMError(f"--out {out} is the input MIDI file (choose a .wav or .flac name)")
+    check_writable(out)  # a folder, a missing folder, /proc: refused before the rendering starts
+    if out.exists() and not args.force:
+        raise VMMError(f"{out} exists (pass --force to overwrite it, or choose another --out)")
     result = render_with_progress(midi, out, args)
     print(f"wrote {result.path}: {result.duration_s:.2f} s, {result.sample_rate} Hz, "
           f"{result.loudness_lufs:.1f} LUFS, peak {result.peak_dbfs:.1f} dBFS")
