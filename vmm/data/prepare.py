@@ -88,7 +88,7 @@ def find_midi_files(midi_dir: str | os.PathLike) -> list[Path]:
     midi_dir = Path(midi_dir)
     if midi_dir.is_file():
         raise VMMError(f"--midi-dir {midi_dir} is a file, not a folder; give the folder that holds it "
-                       f"({midi_dir.parent}) or another folder of .mid files")
+                       f"({midi_dir.absolute().parent}) or another folder of .mid files")
     if not midi_dir.is_dir():
         raise VMMError(f"MIDI folder not found: {midi_dir} (pass --midi-dir with a folder of .mid files)")
     files = sorted(p for p in midi_dir.rglob("*") if p.is_file() and is_midi_path(p))
