@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
     from vmm.audio.neural import generate_neural_audio
@@ -49,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
         sampling = SamplingSettings(args.top_k, args.temperature, args.cfg)
     except ValueError as error:
         raise VMMError(str(error)) from None
+    console = Console(stderr=True)  # stdout keeps only the result
     with Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total} steps",
-                  TimeRemainingColumn(), transient=True) as progress:
+                  TimeRemainingColumn(), transient=True, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task("neural audio", total=None)
         path = generate_neural_audio(
             midi, video, args.audio_model, out, seed=args.seed, device=args.device,

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
-    from symbolic.files import atomic_output
+    from symbolic.files import atomic_output, check_writable
     from vmm.data.shards import ShardIndex
     from vmm.errors import VMMError
     from vmm.evaluate import evaluate, format_table
@@ -35,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.pieces < 1 or args.bars < 1:
         raise VMMError(f"--pieces and --bars must be at least 1, got {args.pieces} and {args.bars}")
-    if args.json is not None and args.json.exists():
-        raise VMMError(f"{args.json} exists; choose another --json path")
+    if args.json is not None:
+        if args.json.exists():
+            raise VMMError(f"{args.json} exists; choose another --json path")
+        check_writable(args.json)
     shards = ShardIndex(args.data)
     model, tokenizer, _ = load_default_model(args.model)
     try:
