@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         commands = discover_commands()
         parser = build_parser(commands)
         args = parser.parse_args(argv)
-        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
         if args.command is None:
             parser.print_help()
             return 2
