@@ -12,7 +12,7 @@ import numpy as np
 # Notes per 4/4 bar in POP909 (800 songs, 64,697 bars; all three tracks; bars from the dataset's
 # downbeat annotations, bars before the first and after the last note left out), at percentiles
 # 0, 2.5, 5, ..., 97.5, 100. The last point is the 99.5th percentile (the true maximum, 214, is an
-# outlier). Computed once with symusic from /work/shared/data/pop909; only the numbers are kept here.
+# outlier). Computed once with symusic from ../shared/data/pop909; only the numbers are kept here.
 POP909_DENSITY_QUANTILES = np.array([
     0.0, 7.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 14.0, 15.0, 15.0, 16.0, 16.0, 17.0, 17.0, 18.0, 18.0,
     19.0, 19.0, 20.0, 20.0, 21.0, 21.0, 22.0, 22.0, 23.0, 23.0, 24.0, 24.0, 25.0, 25.0, 26.0, 27.0, 28.0,
