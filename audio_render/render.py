@@ -23,7 +23,7 @@ from audio_render.loudness import integrated_loudness, normalize_loudness, peak,
 from audio_render.soundfonts import find_soundfont
 from audio_render.synth import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Backend, Callback, SynthRequest, synthesize
 from symbolic.errors import SymbolicError
-from symbolic.files import atomic_output
+from symbolic.files import atomic_output, check_writable
 from symbolic.midi_io import score_from_bytes
 
 log = logging.getLogger(__name__)
@@ -188,16 +188,14 @@ def render_midi_samples(
 
 
 def check_output_path(out_path: str | os.PathLike) -> Path:
-    """Fail before rendering if `out_path` cannot be written: wrong suffix, missing or read-only folder."""
+    """Fail before rendering if `out_path` cannot be written: wrong suffix, a folder, a missing or
+    read-only folder (`symbolic.files.check_writable` really tries)."""
     out = Path(out_path)
     check_audio_suffix(out)
-    folder = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise AudioRenderError(f"cannot write {out}: it is a folder (give a file name ending in .wav or .flac)")
-    if not folder.is_dir():
-        raise AudioRenderError(f"cannot write {out}: folder {folder} does not exist (create it first)")
-    if not os.access(folder, os.W_OK):
-        raise AudioRenderError(f"cannot write {out}: folder {folder} is not writable (choose another path)")
+    try:
+        check_writable(out)
+    except SymbolicError as error:
+        raise AudioRenderError(str(error)) from None
     return out
 
 
