@@ -123,12 +123,12 @@ def generate_tokens(
             callback(grammar.bars_started - 1, controls.n_bars)
         step_input = torch.full((conditions.batch,), token, dtype=torch.long, device=device)
         logits = model.step(step_input, conditions.at_beat(min(grammar.beat, conditions.n_beats - 1)), cache)
-        forced = grammar.forced()
-        if forced is not None:
-            token = forced
+        allowed = grammar.allowed()  # built once per token: it decides forcing and masks sampling
+        if int(allowed.sum()) == 1:
+            token = int(allowed.nonzero()[0])
             continue
         logits = guided_logits(logits[0], logits[1] if guided else None, settings.cfg_scale)
-        token = sample_token(logits.cpu(), grammar.allowed(), settings, generator)
+        token = sample_token(logits.cpu(), allowed, settings, generator)
     if callback:
         callback(controls.n_bars, controls.n_bars)
     return tokens
