@@ -10,6 +10,7 @@ targets, normalised by the mean notes per bar, lower is better; CMT reports 0.10
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,7 +94,7 @@ def evaluate(
                        "(try a smaller --bars)")
     results = []
     for index, excerpt in enumerate(excerpts):
-        piece_settings = SamplingSettings(**{**settings.__dict__, "seed": settings.seed + index})
+        piece_settings = dataclasses.replace(settings, seed=settings.seed + index)
         ids = generate_tokens(model, tokenizer, excerpt.controls, piece_settings)
         results.append({
             "stem": excerpt.stem,
