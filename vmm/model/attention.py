@@ -75,12 +75,15 @@ def _blockwise_attention(q: Tensor, k: Tensor, v: Tensor, window: int, dropout: 
     k, v = F.pad(k, (0, 0, 0, tail)), F.pad(v, (0, 0, 0, tail))
     first = F.scaled_dot_product_attention(q[:, :, :window], k[:, :, :window], v[:, :, :window],
                                            is_causal=True, dropout_p=dropout)
-    q_blocks = rearrange(q[:, :, window:], "b h (n w) f -> b h n w f", w=window)
-    k_pairs = rearrange(k.unfold(2, 2 * window, window), "b h n f s -> b h n s f")
-    v_pairs = rearrange(v.unfold(2, 2 * window, window), "b h n f s -> b h n s f")
+    # Blocks go to the batch dimension: SDPA's fused CPU kernel takes 4-d inputs only (5-d ones fall
+    # back to the slower unfused path).
+    q_blocks = rearrange(q[:, :, window:], "b h (n w) f -> (b n) h w f", w=window)
+    k_pairs = rearrange(k.unfold(2, 2 * window, window), "b h n f s -> (b n) h s f")
+    v_pairs = rearrange(v.unfold(2, 2 * window, window), "b h n f s -> (b n) h s f")
     rest = F.scaled_dot_product_attention(q_blocks, k_pairs, v_pairs, dropout_p=dropout,
                                           attn_mask=_band(window, window, 2 * window, window, q.device))
-    out = torch.cat([first, rearrange(rest, "b h n w f -> b h (n w) f")], dim=2)
+    rest = rearrange(rest, "(b n) h w f -> b h (n w) f", b=q.shape[0])
+    out = torch.cat([first, rest], dim=2)
     return out[:, :, keys - length : keys]
 
 

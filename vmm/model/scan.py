@@ -6,10 +6,11 @@
 `selective_scan` is the training path when mamba_ssm's CUDA kernel is not used. It never loops in
 Python over every token: time is cut into chunks (a short loop over chunks carries the state across),
 and inside a chunk the linear recurrence is solved by a log-depth odd/even parallel scan. The chunk's
-[batch, chunk, d_state, d_inner] blocks (2 MB at batch 2) stay in the CPU cache, and only the
-states at chunk boundaries are saved for the backward pass, which recomputes the rest (as the CUDA
-kernel does). The scan multiplies decays and never divides by them, so it cannot overflow however
-large delta * A becomes.
+[batch, chunk, d_state, d_inner] blocks (2 MB at batch 2) stay in the CPU cache. The forward pass
+keeps every chunk's states for the backward pass while they fit in SAVE_STATES_MAX_BYTES (64 MB for
+2 x 1,024 tokens of a d_model 256 layer); beyond that only the states at chunk boundaries are kept
+and the backward pass recomputes the rest (as the CUDA kernel does). The scan multiplies decays and
+never divides by them, so it cannot overflow however large delta * A becomes.
 
 `selective_scan_reference` is the plain step-by-step loop the fast path is tested against.
 
@@ -29,15 +30,16 @@ DEFAULT_CHUNK = 32
 LOG2_E = math.log2(math.e)
 
 
-def linear_scan_(a: Tensor, x: Tensor) -> Tensor:
-    """Solve h_t = a_t * h_{t-1} + x_t with h_{-1} = 0 along dim 1, in place (a[:, 0] is not used).
+def linear_scan_(a: Tensor, x: Tensor, _own_a: bool = False) -> Tensor:
+    """Solve h_t = a_t * h_{t-1} + x_t with h_{-1} = 0 along dim 1, in place in x (a[:, 0] is not used).
 
     Odd/even parallel scan: combine neighbouring pairs, solve the half-length problem recursively (on
     strided views, so nothing is copied), then fill in the even positions. Work O(c), depth O(log c),
-    any length.
+    any length. `a` is left as it was (the pair products go to a half-length tensor of its own), so
+    the backward pass can reuse the decays without a copy.
 
     Args:
-        a: [b, c, ...] decays; overwritten with partial products.
+        a: [b, c, ...] decays (read only).
         x: [b, c, ...] inputs; overwritten with the states h.
 
     Returns:
@@ -49,22 +51,24 @@ def linear_scan_(a: Tensor, x: Tensor) -> Tensor:
             x[:, 1].addcmul_(a[:, 1], x[:, 0])
         return x
     pairs = length // 2
-    x_odd, a_odd = x[:, 1 : 2 * pairs : 2], a[:, 1 : 2 * pairs : 2]
+    x_odd, a_odd, a_even = x[:, 1 : 2 * pairs : 2], a[:, 1 : 2 * pairs : 2], a[:, 0 : 2 * pairs : 2]
     x_odd.addcmul_(a_odd, x[:, 0 : 2 * pairs : 2])  # pair (2k, 2k+1) folded into position 2k+1
-    a_odd.mul_(a[:, 0 : 2 * pairs : 2])
-    linear_scan_(a_odd, x_odd)
-    # Even positions 2, 4, ... follow the odd position just before them.
+    a_pairs = a_odd.mul_(a_even) if _own_a else a_odd * a_even
+    linear_scan_(a_pairs, x_odd, _own_a=True)
+    # Even positions 2, 4, ... follow the odd position just before them (their own a is untouched).
     x[:, 2::2].addcmul_(a[:, 2::2], x_odd[:, : (length - 1) // 2])
     return x
 
 
-def reverse_linear_scan_(b: Tensor, g: Tensor) -> Tensor:
-    """Solve G_t = g_t + b_t * G_{t+1} with G_c = 0 along dim 1, in place: the adjoint of `linear_scan_`.
+def reverse_linear_scan_(b: Tensor, g: Tensor, _own_b: bool = False) -> Tensor:
+    """Solve G_t = g_t + b_t * G_{t+1} with G_c = 0 along dim 1, in place in g: the adjoint of
+    `linear_scan_`.
 
-    The same odd/even scheme mirrored (pairs counted from the end), so no tensor is flipped.
+    The same odd/even scheme mirrored (pairs counted from the end), so no tensor is flipped; `b` is
+    left as it was.
 
     Args:
-        b: [b, c-1, ...] decays between t and t+1 (b_t = a_{t+1} of the forward recurrence); overwritten.
+        b: [b, c-1, ...] decays between t and t+1 (b_t = a_{t+1} of the forward recurrence; read only).
         g: [b, c, ...] inputs; overwritten with G.
 
     Returns:
@@ -76,15 +80,20 @@ def reverse_linear_scan_(b: Tensor, g: Tensor) -> Tensor:
             g[:, 0].addcmul_(b[:, 0], g[:, 1])
         return g
     first = length % 2  # with an odd length, position 0 stays out of the pairs
-    g_first, b_first = g[:, first::2], b[:, first::2]  # first elements of the pairs (t, t+1)
+    g_first, b_first, b_second = g[:, first::2], b[:, first::2], b[:, first + 1 :: 2]
     g_first.addcmul_(b_first, g[:, first + 1 :: 2])
-    b_first[:, :-1].mul_(b[:, first + 1 :: 2])
-    reverse_linear_scan_(b_first[:, :-1], g_first)
+    b_pairs = b_first[:, :-1].mul_(b_second) if _own_b else b_first[:, :-1] * b_second
+    reverse_linear_scan_(b_pairs, g_first, _own_b=True)
     # The second element of a pair follows the first element of the next pair.
-    g[:, first + 1 : -1 : 2].addcmul_(b[:, first + 1 :: 2], g_first[:, 1:])
+    g[:, first + 1 : -1 : 2].addcmul_(b_second, g_first[:, 1:])
     if first:
         g[:, 0].addcmul_(b[:, 0], g_first[:, 0])
     return g
+
+
+# Saving every state of the forward pass spares the backward pass a second scan; past this many bytes
+# of states (per call) the backward pass recomputes them chunk by chunk instead.
+SAVE_STATES_MAX_BYTES = 512 * 2**20
 
 
 class _ChunkedScan(torch.autograd.Function):
@@ -96,61 +105,85 @@ class _ChunkedScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, u, delta, A, B, C, h0, chunk):
         # u, delta: [b, l, d]; A: [d, n]; B, C: [b, l, n]; h0: [b, d, n]
+        batch, length, dim = u.shape
         A_t = A.t().contiguous()  # [n d]
         A2_t = A_t * LOG2_E
         v = delta * u
         h = h0.transpose(1, 2).contiguous()  # [b n d]
-        boundary_states = []
+        save_states = ctx.needs_input_grad[0] or any(ctx.needs_input_grad[1:6])
+        save_states &= batch * length * dim * A.shape[1] * 4 <= SAVE_STATES_MAX_BYTES
+        decay = u.new_empty(batch, chunk, A.shape[1], dim)
+        boundary_states, chunk_states = [], []
         y = u.new_empty(u.shape)
         for d_c, v_c, b_c, c_c, y_c in zip(*(t.split(chunk, dim=1) for t in (delta, v, B, C, y)), strict=True):
             boundary_states.append(h)
-            decay, x = _chunk_inputs(d_c, v_c, A2_t, b_c, h)
-            hs = linear_scan_(decay, x)
+            decay_c = decay[:, : d_c.shape[1]]
+            hs = linear_scan_(decay_c, _chunk_inputs(d_c, v_c, A2_t, b_c, h, decay_c), _own_a=True)
             torch.matmul(c_c[:, :, None, :], hs, out=y_c[:, :, None, :])
             h = hs[:, -1]
+            if save_states:  # one tensor per chunk: small blocks are reused by malloc, a huge one is not
+                chunk_states.append(hs)
         ctx.save_for_backward(u, delta, A_t, B, C, torch.stack(boundary_states))
+        ctx.chunk_states = chunk_states
         ctx.chunk = chunk
         return y, h.transpose(1, 2)
 
     @staticmethod
     def backward(ctx, dy, dh_last):
         u, delta, A_t, B, C, boundary_states = ctx.saved_tensors
+        chunk_states, ctx.chunk_states = ctx.chunk_states, None
         A2_t = A_t * LOG2_E
         v = delta * u
         dv, ddelta = torch.empty_like(u), torch.empty_like(delta)
-        dB, dC = torch.empty_like(B), torch.empty_like(C)
+        dB, dC = u.new_empty(B.shape), u.new_empty(C.shape)
         dA_t = torch.zeros_like(A_t)
         carry = torch.zeros_like(boundary_states[0]) if dh_last is None else dh_last.transpose(1, 2)
-        chunks = zip(*(t.split(ctx.chunk, dim=1) for t in (delta, v, B, C, dy, dv, ddelta, dB, dC)), boundary_states,
-                     strict=True)
-        for d_c, v_c, b_c, c_c, dy_c, dv_c, ddelta_c, dB_c, dC_c, h_in in reversed(list(chunks)):
-            decay, x = _chunk_inputs(d_c, v_c, A2_t, b_c, h_in)
-            hs = linear_scan_(decay.clone(), x)
-            g = dy_c[:, :, None, :] * c_c[..., None]  # [b c n d]: gradient reaching h_t from y_t
-            g[:, -1] += carry
-            G = reverse_linear_scan_(decay[:, 1:].clone(), g)  # total gradient of h_t
-            dlog_decay = G * decay  # gradient of delta_t * A: G_t * h_{t-1} * decay_t
+        batch, length, dim = u.shape
+        decay = u.new_empty(batch, ctx.chunk, A_t.shape[0], dim)
+        work = torch.empty_like(decay)
+        starts = range(0, length, ctx.chunk)
+        for index in reversed(range(len(starts))):
+            at = slice(starts[index], starts[index] + ctx.chunk)
+            d_c, v_c, b_c, c_c, dy_c = delta[:, at], v[:, at], B[:, at], C[:, at], dy[:, at]
+            size, h_in = d_c.shape[1], boundary_states[index]
+            decay_c, work_c = decay[:, :size], work[:, :size]
+            if chunk_states:
+                hs = chunk_states[index]
+                _decays(d_c, A2_t, decay_c)
+            else:
+                hs = linear_scan_(decay_c, _chunk_inputs(d_c, v_c, A2_t, b_c, h_in, decay_c))
+            G = torch.mul(dy_c[:, :, None, :], c_c[..., None])  # [b c n d]: gradient reaching h_t from y_t
+            G[:, -1] += carry
+            reverse_linear_scan_(decay_c[:, 1:], G)  # now the total gradient of h_t
+            # Gradient of log decay_t = delta_t * A: G_t * decay_t * h_{t-1}.
+            dlog_decay = torch.mul(G, decay_c, out=work_c)
             dlog_decay[:, 1:] *= hs[:, :-1]
             dlog_decay[:, 0] *= h_in
-            torch.matmul(b_c[:, :, None, :], G, out=dv_c[:, :, None, :])
-            torch.sum(dlog_decay * A_t, dim=2, out=ddelta_c)
-            torch.sum(G * v_c[:, :, None, :], dim=-1, out=dB_c)
-            torch.sum(hs * dy_c[:, :, None, :], dim=-1, out=dC_c)
-            dA_t += (dlog_decay * d_c[:, :, None, :]).sum((0, 1))
-            carry = G[:, 0] * decay[:, 0]
+            torch.matmul(b_c[:, :, None, :], G, out=dv[:, at, None, :])
+            torch.sum(G * v_c[:, :, None, :], dim=-1, out=dB[:, at])  # (a batched matvec is slower here)
+            torch.sum(hs * dy_c[:, :, None, :], dim=-1, out=dC[:, at])
+            carry = G[:, 0] * decay_c[:, 0]
+            dA_t += torch.mul(dlog_decay, d_c[:, :, None, :], out=G).sum((0, 1))
+            torch.sum(dlog_decay.mul_(A_t), dim=2, out=ddelta[:, at])
         ddelta.addcmul_(dv, u)  # v = delta * u
         return dv * delta, ddelta, dA_t.t(), dB, dC, carry.transpose(1, 2), None
 
 
-def _chunk_inputs(delta: Tensor, v: Tensor, A2_t: Tensor, B: Tensor, h_in: Tensor) -> tuple[Tensor, Tensor]:
-    """Decays exp(delta*A) and inputs v*B (v = delta*u) of one chunk, both [b c n d]; h_in folded into step 0.
+def _decays(delta: Tensor, A2_t: Tensor, out: Tensor) -> Tensor:
+    """exp(delta * A) of one chunk, [b c n d], written into `out`.
 
     A2_t is A (transposed, [n d]) times log2(e): exp2 gives the same value as exp, several times faster.
     """
-    decay = torch.exp2(delta[:, :, None, :] * A2_t)
+    return torch.mul(delta[:, :, None, :], A2_t, out=out).exp2_()
+
+
+def _chunk_inputs(delta: Tensor, v: Tensor, A2_t: Tensor, B: Tensor, h_in: Tensor, decay: Tensor) -> Tensor:
+    """Decays (written into `decay`) and inputs v*B (v = delta*u; returned) of one chunk, both [b c n d];
+    h_in folded into step 0."""
+    _decays(delta, A2_t, decay)
     x = v[:, :, None, :] * B[..., None]
     x[:, 0].addcmul_(decay[:, 0], h_in)
-    return decay, x
+    return x
 
 
 class _Softplus(torch.autograd.Function):

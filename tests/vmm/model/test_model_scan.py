@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+import vmm.model.scan as scan_module
 from vmm.model.scan import linear_scan_, reverse_linear_scan_, selective_scan, selective_scan_reference
 
 
@@ -40,6 +41,24 @@ def test_chunked_scan_matches_reference_outputs_and_gradients(chunk_size, length
     torch.testing.assert_close(last, last_ref, rtol=1e-5, atol=1e-5)
     for name, grad in grads_ref.items():
         torch.testing.assert_close(grads[name], grad, rtol=1e-4, atol=1e-4, msg=f"gradient of {name}")
+
+
+def test_backward_recomputing_the_states_matches_the_reference(monkeypatch):
+    """Past the memory budget the backward pass recomputes the chunk states instead of keeping them."""
+    monkeypatch.setattr(scan_module, "SAVE_STATES_MAX_BYTES", 0)
+    inputs = _inputs(length=37)
+    _, _, grads = _run(selective_scan, inputs, chunk_size=8)
+    _, _, grads_ref = _run(selective_scan_reference, inputs)
+    for name, grad in grads_ref.items():
+        torch.testing.assert_close(grads[name], grad, rtol=1e-4, atol=1e-4, msg=f"gradient of {name}")
+
+
+def test_scans_leave_their_decays_unchanged():
+    a, x = torch.rand(2, 13, 3), torch.randn(2, 13, 3)
+    original = a.clone()
+    linear_scan_(a, x.clone())
+    reverse_linear_scan_(a[:, 1:], x.clone())
+    torch.testing.assert_close(a, original, rtol=0, atol=0)
 
 
 def test_result_does_not_depend_on_chunk_size():
