@@ -5,7 +5,9 @@ metrics of the generated pieces with the same metrics of the real excerpts.
 Closer to the real value is better for the style metrics (pitch-class entropy, grooving similarity,
 empty beats, range, polyphony, notes per bar); the plan metrics say how well the plan was followed
 (chord accuracy against the chord plan, higher is better; note-density error against the per-bar
-targets, normalised by the mean notes per bar, lower is better; CMT reports 0.107).
+targets, normalised by the mean notes per bar, lower is better; CMT reports 0.107). Plan guidance at
+decoding time (`PlanGuidance`) is on by default, as in `vmm score`; `PlanGuidance.off()` measures the
+model alone. The report records which was used.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from vmm.conditioning.align import sections_from_density
 from vmm.data.shards import ShardIndex
 from vmm.errors import VMMError
 from vmm.generate.generator import ScoreControls, generate_tokens
+from vmm.generate.guidance import PlanGuidance
 from vmm.generate.sampling import SamplingSettings
 
 log = logging.getLogger(__name__)
@@ -68,15 +71,20 @@ def _piece_metrics(score, controls: ScoreControls) -> dict[str, float]:
 
 def evaluate(
     model, tokenizer, shards: ShardIndex, *, pieces: int = 16, n_bars: int = 8,
-    settings: SamplingSettings | None = None, callback: Callable[[int, int], None] | None = None,
+    settings: SamplingSettings | None = None, guidance: PlanGuidance | None = None,
+    callback: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Metrics of generated and real excerpts of the validation songs.
 
+    Args:
+        guidance: plan guidance at decoding time (None = the defaults, `PlanGuidance.off()` = model alone).
+
     Returns:
         {"pieces": [{"stem", "generated": {...}, "real": {...}}], "summary": {metric: {"generated",
-        "real"}} (means over pieces, NaN-aware), "settings": {...}}.
+        "real"}} (means over pieces, NaN-aware), "settings": {..., "guidance": {...}}}.
     """
     settings = settings or SamplingSettings()
+    guidance = PlanGuidance() if guidance is None else guidance
     songs = shards.songs("val")
     held_out = bool(songs)
     if not held_out:
@@ -95,7 +103,7 @@ def evaluate(
     results = []
     for index, excerpt in enumerate(excerpts):
         piece_settings = dataclasses.replace(settings, seed=settings.seed + index)
-        ids = generate_tokens(model, tokenizer, excerpt.controls, piece_settings)
+        ids = generate_tokens(model, tokenizer, excerpt.controls, piece_settings, guidance=guidance)
         results.append({
             "stem": excerpt.stem,
             "generated": _piece_metrics(decode(tokenizer, ids), excerpt.controls),
@@ -108,7 +116,8 @@ def evaluate(
         for metric in (*STYLE_METRICS, *PLAN_METRICS)
     }
     return {"pieces": results, "summary": summary,
-            "settings": {"pieces": len(results), "bars": n_bars, "held_out": held_out, **settings.__dict__}}
+            "settings": {"pieces": len(results), "bars": n_bars, "held_out": held_out, **dataclasses.asdict(settings),
+                         "guidance": dataclasses.asdict(guidance)}}
 
 
 def format_table(report: dict) -> str:

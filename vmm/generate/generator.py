@@ -15,7 +15,9 @@ import torch
 
 from symbolic.tokenizer import vocab_table
 from vmm.conditioning.align import UNKNOWN_KEY, token_controls
+from vmm.generate.bias import GuidanceBias, duration_positions
 from vmm.generate.grammar import BAR, RemiGrammar
+from vmm.generate.guidance import PlanGuidance, note_limits
 from vmm.generate.sampling import SamplingSettings, guided_logits, sample_token
 from vmm.model import Conditions
 
@@ -91,6 +93,7 @@ def generate_tokens(
     controls: ScoreControls,
     settings: SamplingSettings,
     *,
+    guidance: PlanGuidance | None = None,
     callback: Callable[[int, int], None] | None = None,
 ) -> list[int]:
     """Sample a token sequence of exactly `controls.n_bars` bars.
@@ -98,6 +101,7 @@ def generate_tokens(
     Args:
         model: a VMMModel (eval mode is set here).
         tokenizer: the MidiTok tokenizer the model was trained with.
+        guidance: plan guidance at decoding time (None = the tuned defaults, `PlanGuidance.off()` = none).
         callback: called as callback(bars_done, n_bars) when a bar starts and at the end.
 
     Returns:
@@ -105,9 +109,15 @@ def generate_tokens(
     """
     model.eval()
     device = next(model.parameters()).device
+    guidance = PlanGuidance() if guidance is None else guidance
     table = vocab_table(tokenizer)
+    limits = None
+    if guidance.density_tolerance is not None:
+        limits = note_limits(controls.density, guidance.density_tolerance, RemiGrammar.MAX_NOTES_PER_BAR)
     grammar = RemiGrammar(table, n_bars=controls.n_bars, time_signature=controls.time_signature,
-                          tempo_bpm=controls.tempo, programs=controls.programs)
+                          tempo_bpm=controls.tempo, programs=controls.programs, note_limits=limits)
+    steer = GuidanceBias(guidance, table, controls.density, controls.chords, controls.beats_per_bar,
+                         duration_positions(tokenizer, table.positions_per_beat))
     guided = settings.cfg_scale != 1.0
     conditions = ConditionTable(controls, batch=2 if guided else 1, device=device)
     cache = model.allocate_inference_cache(conditions.batch, device=device)
@@ -118,6 +128,7 @@ def generate_tokens(
         grammar.advance(token)
         if grammar.done:
             break
+        steer.take(grammar, token)
         tokens.append(token)
         if callback and table.codes[token] == BAR:
             callback(grammar.bars_started - 1, controls.n_bars)
@@ -127,8 +138,11 @@ def generate_tokens(
         if int(allowed.sum()) == 1:
             token = int(allowed.nonzero()[0])
             continue
-        logits = guided_logits(logits[0], logits[1] if guided else None, settings.cfg_scale)
-        token = sample_token(logits.cpu(), allowed, settings, generator)
+        logits = guided_logits(logits[0], logits[1] if guided else None, settings.cfg_scale).cpu()
+        bias = steer.bias(grammar)  # after guidance, before temperature and top-p (inside sample_token)
+        if bias is not None:
+            logits = logits.float() + bias
+        token = sample_token(logits, allowed, settings, generator)
     if callback:
         callback(controls.n_bars, controls.n_bars)
     return tokens
