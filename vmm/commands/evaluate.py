@@ -11,14 +11,18 @@ HELP = "generate for held-out pieces (their chords and controls as the plan) and
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from vmm.score.cli_support import add_guidance_arguments
+
     parser.add_argument("--data", type=Path, required=True, help="shard folder written by `vmm prepare`")
     parser.add_argument("--model", type=Path, help="model folder (default: the shipped one)")
     parser.add_argument("--pieces", type=int, default=16, help="validation pieces to generate (default 16)")
     parser.add_argument("--bars", type=int, default=8, help="bars per piece (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the first piece (then +1 each)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-p", type=float, default=0.95)
-    parser.add_argument("--cfg-scale", type=float, default=1.0)
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    parser.add_argument("--cfg-scale", type=float, default=1.0,
+                        help="classifier-free guidance towards the plan (1 = off)")
+    add_guidance_arguments(parser)
     parser.add_argument("--json", type=Path, help="also write the full report (per piece) as JSON")
 
 
@@ -31,10 +35,11 @@ def run(args: argparse.Namespace) -> int:
     from vmm.errors import VMMError
     from vmm.evaluate import evaluate, format_table
     from vmm.generate.sampling import SamplingSettings
-    from vmm.score.pipeline import load_default_model
+    from vmm.score.pipeline import load_default_model, plan_guidance
 
     if args.pieces < 1 or args.bars < 1:
         raise VMMError(f"--pieces and --bars must be at least 1, got {args.pieces} and {args.bars}")
+    guidance = plan_guidance(args.chord_guidance, args.density_guidance)
     if args.json is not None:
         if args.json.exists():
             raise VMMError(f"{args.json} exists; choose another --json path")
@@ -50,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     with Progress(console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task("generating pieces", total=args.pieces)
         report = evaluate(model, tokenizer, shards, pieces=args.pieces, n_bars=args.bars, settings=settings,
-                          callback=lambda done, total: progress.update(task, completed=done, total=total))
+                          guidance=guidance, callback=lambda done, total: progress.update(task, completed=done, total=total))
     print(format_table(report))
+    density = "off" if guidance.density_tolerance is None else f"+/- {guidance.density_tolerance:g}"
+    print(f"plan guidance: chords {guidance.chord_bonus:g} nats, notes per bar {density}, cfg scale {args.cfg_scale:g}")
     if args.json is not None:
         with atomic_output(args.json) as tmp:
             tmp.write_text(json.dumps(report, indent=2))

@@ -7,6 +7,7 @@ import argparse
 from contextlib import contextmanager
 from pathlib import Path
 
+from vmm.generate.guidance import DEFAULT_CHORD_BONUS, DEFAULT_DENSITY_TOLERANCE
 from vmm.score.options import DEFAULT_INSTRUMENTS, ScoreOptions
 
 STAGE_LABELS = {
@@ -30,17 +31,35 @@ def add_music_arguments(parser: argparse.ArgumentParser, *, default_out: str) ->
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
     parser.add_argument("--cfg-scale", type=float, default=1.0,
                         help="classifier-free guidance towards the plan (1 = off, e.g. 2 = stronger)")
+    add_guidance_arguments(parser)
     parser.add_argument("--soundfont", help="SoundFont for the preview (.sf2/.sf3; default: found automatically)")
     parser.add_argument("--no-audio", action="store_true", help="write the score only, no preview or video")
     parser.add_argument("--model", type=Path, help="model folder written by `vmm export` (default: the shipped one)")
     parser.add_argument("--force", action="store_true", help="write into a non-empty output folder")
 
 
+def add_guidance_arguments(parser: argparse.ArgumentParser) -> None:
+    """Plan guidance at decoding time (`vmm.generate.guidance.PlanGuidance`): shared with `vmm evaluate`."""
+    group = parser.add_argument_group(
+        "plan guidance", "inference-time control: the model's choices are biased towards the plan while sampling")
+    group.add_argument("--chord-guidance", type=float, default=DEFAULT_CHORD_BONUS, metavar="NATS",
+                       help="bonus in nats for notes of each beat's planned chord; the bass root, chord tones "
+                            "not yet sounding and notes held into a chord that lacks them are weighted with it "
+                            f"(default {DEFAULT_CHORD_BONUS:g}; 0 = off)")
+    density = group.add_mutually_exclusive_group()
+    density.add_argument("--density-guidance", type=float, default=DEFAULT_DENSITY_TOLERANCE, metavar="TOL",
+                         help="each bar holds its planned number of notes within +/- TOL of it, e.g. 0.1 = "
+                              f"10%% (default {DEFAULT_DENSITY_TOLERANCE:g}; 0 = exactly)")
+    density.add_argument("--no-density-guidance", dest="density_guidance", action="store_const", const=None,
+                         help="no limits on the notes per bar: the model alone decides how busy a bar is")
+
+
 def options_from_args(args: argparse.Namespace) -> ScoreOptions:
     return ScoreOptions(
         out_dir=args.out, tempo=args.tempo, key=args.key, chords=args.chords, instruments=args.instruments,
         time_signature=args.time_signature, seed=args.seed, temperature=args.temperature, top_p=args.top_p,
-        cfg_scale=args.cfg_scale, soundfont=args.soundfont, audio=not args.no_audio, model_dir=args.model,
+        cfg_scale=args.cfg_scale, chord_guidance=args.chord_guidance, density_guidance=args.density_guidance,
+        soundfont=args.soundfont, audio=not args.no_audio, model_dir=args.model,
         clip_weights=getattr(args, "clip_weights", None), audio_model_dir=getattr(args, "audio_model", None),
         force=args.force,
     )

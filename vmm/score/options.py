@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vmm.generate.guidance import DEFAULT_CHORD_BONUS, DEFAULT_DENSITY_TOLERANCE
+
 DEFAULT_INSTRUMENTS = "piano,strings,bass,drums"
 
 
@@ -22,6 +24,8 @@ class ScoreOptions:
     temperature: float = 1.0
     top_p: float = 0.95
     cfg_scale: float = 1.0
+    chord_guidance: float = DEFAULT_CHORD_BONUS  # nats, 0 = off (PlanGuidance.from_strengths)
+    density_guidance: float | None = DEFAULT_DENSITY_TOLERANCE  # relative tolerance, None = off
     soundfont: str | None = None
     audio: bool = True
     model_dir: Path | None = None

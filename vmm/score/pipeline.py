@@ -26,6 +26,7 @@ from symbolic.tokenizer import decode, vocab_table
 from vmm.arrange import arrange
 from vmm.errors import VMMError
 from vmm.generate.generator import generate_tokens
+from vmm.generate.guidance import PlanGuidance
 from vmm.generate.sampling import SamplingSettings
 from vmm.paths import check_output_dir, nearest_existing_folder, prepare_output_dir
 from vmm.score.controls import controls_from_plan
@@ -61,6 +62,7 @@ class Prepared:
     instruments: list[Instrument]
     settings: SamplingSettings
     density_reference: np.ndarray | None
+    guidance: PlanGuidance = field(default_factory=PlanGuidance)
 
 
 class StageClock:
@@ -114,6 +116,16 @@ def sampling_settings(options: ScoreOptions) -> SamplingSettings:
         raise VMMError(f"{error} (see --help for the sampling options)") from None
 
 
+def plan_guidance(chords: float, density_tolerance: float | None) -> PlanGuidance:
+    """PlanGuidance from the command line's two knobs; a bad value is a one-line VMMError."""
+    try:
+        return PlanGuidance.from_strengths(chords, density_tolerance)
+    except ValueError as error:
+        message = (str(error).replace("chord_bonus", "--chord-guidance").replace("density_tolerance", "--density-guidance")
+                   .replace("or None = off", "or --no-density-guidance"))
+        raise VMMError(f"{message} (see --help, 'plan guidance')") from None
+
+
 def prepare_run(options: ScoreOptions, clock: StageClock) -> Prepared:
     """Check every wish and load the model before any long work; nothing is created on disk."""
     from symbolic.analysis import parse_key
@@ -125,6 +137,7 @@ def prepare_run(options: ScoreOptions, clock: StageClock) -> Prepared:
     if len(set(names)) != len(names):
         raise VMMError(f"--instruments names one instrument twice ({options.instruments}); name each once")
     settings = sampling_settings(options)
+    guidance = plan_guidance(options.chord_guidance, options.density_guidance)
     if options.key:
         parse_key(options.key)
     model, tokenizer, _ = clock.run("model", lambda cb: load_default_model(options.model_dir))
@@ -137,7 +150,7 @@ def prepare_run(options: ScoreOptions, clock: StageClock) -> Prepared:
         from vmm.audio.artefact import check_artefact
 
         check_artefact(options.audio_model_dir)
-    return Prepared(model, tokenizer, instruments, settings, _density_reference(options.model_dir))
+    return Prepared(model, tokenizer, instruments, settings, _density_reference(options.model_dir), guidance)
 
 
 def chord_labels(chords_per_beat: np.ndarray, ticks_per_beat: int) -> list[tuple[int, str]]:
@@ -214,7 +227,8 @@ def _write_music(plan, options: ScoreOptions, prepared: Prepared, clock: StageCl
 
     controls = controls_from_plan(plan, programs=None, seed=options.seed)
     ids = clock.run("generate", lambda cb: generate_tokens(prepared.model, prepared.tokenizer, controls,
-                                                           prepared.settings, callback=cb))
+                                                           prepared.settings, guidance=prepared.guidance,
+                                                           callback=cb))
     staging = Path(tempfile.mkdtemp(prefix=".vmm-", dir=nearest_existing_folder(Path(options.out_dir))))
     try:
         files: dict[str, Path] = {}
