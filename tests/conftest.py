@@ -1,4 +1,5 @@
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,11 @@ def _register_support_package() -> None:
 
 
 _register_support_package()
+
+# Test tensors are tiny: one intra-op thread is as fast, and OpenMP threads spin-waiting for a busy core
+# make a loaded machine dozens of times slower. Subprocesses (the CLI tests) inherit it too.
+torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_collection_modifyitems(config, items):
