@@ -5,14 +5,8 @@ from support.midi_factory import make_song
 from vmm.cli import main
 
 
-def test_evaluate_reports_generated_next_to_real(tmp_path, tiny_model_dir, capsys):
-    midi = tmp_path / "midi"
-    midi.mkdir()
-    for index in range(3):
-        make_song(midi / f"song{index}.mid", bars=6, tempo=100 + 10 * index)
-    shards = tmp_path / "shards"
-    assert main(["prepare", "--midi-dir", str(midi), "--out", str(shards), "--workers", "1",
-                 "--val-fraction", "0.5"]) == 0
+def test_evaluate_reports_generated_next_to_real(tmp_path, tiny_model_dir, capsys, prepared_shards):
+    shards = prepared_shards(3, bars=6)
     report_path = tmp_path / "report.json"
     code = main(["evaluate", "--data", str(shards), "--model", str(tiny_model_dir), "--pieces", "2",
                  "--bars", "2", "--json", str(report_path)])

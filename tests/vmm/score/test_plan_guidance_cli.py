@@ -1,7 +1,6 @@
 import json
 
 import pytest
-from support.midi_factory import make_song
 
 import vmm.evaluate
 import vmm.score.pipeline
@@ -50,14 +49,8 @@ def test_bad_guidance_is_one_line_before_any_work(tmp_path, tiny_model_dir, caps
     assert not out.exists() and seen_guidance == []
 
 
-def test_evaluate_flags_reach_the_generator_and_the_report(tmp_path, tiny_model_dir, capsys, seen_guidance):
-    midi = tmp_path / "midi"
-    midi.mkdir()
-    for index in range(2):
-        make_song(midi / f"song{index}.mid", bars=4, tempo=100 + 10 * index)
-    shards = tmp_path / "shards"
-    assert main(["prepare", "--midi-dir", str(midi), "--out", str(shards), "--workers", "1",
-                 "--val-fraction", "0.5"]) == 0
+def test_evaluate_flags_reach_the_generator_and_the_report(tmp_path, tiny_model_dir, capsys, prepared_shards, seen_guidance):
+    shards = prepared_shards(2, bars=4)
     report_path = tmp_path / "report.json"
     code = main(["evaluate", "--data", str(shards), "--model", str(tiny_model_dir), "--pieces", "1", "--bars", "2",
                  "--chord-guidance", "0.5", "--no-density-guidance", "--json", str(report_path)])
