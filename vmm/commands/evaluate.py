@@ -11,18 +11,14 @@ HELP = "generate for held-out pieces (their chords and controls as the plan) and
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from vmm.score.cli_support import add_guidance_arguments
+    from vmm.score.cli_support import add_sampling_arguments
 
     parser.add_argument("--data", type=Path, required=True, help="shard folder written by `vmm prepare`")
     parser.add_argument("--model", type=Path, help="model folder (default: the shipped one)")
     parser.add_argument("--pieces", type=int, default=16, help="validation pieces to generate (default 16)")
     parser.add_argument("--bars", type=int, default=8, help="bars per piece (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the first piece (then +1 each)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
-    parser.add_argument("--cfg-scale", type=float, default=1.0,
-                        help="classifier-free guidance towards the plan (1 = off)")
-    add_guidance_arguments(parser)
+    add_sampling_arguments(parser)
     parser.add_argument("--json", type=Path, help="also write the full report (per piece) as JSON")
 
 

@@ -27,19 +27,24 @@ def add_music_arguments(parser: argparse.ArgumentParser, *, default_out: str) ->
     parser.add_argument("--instruments", default=DEFAULT_INSTRUMENTS,
                         help=f"comma-separated instruments (default {DEFAULT_INSTRUMENTS})")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
-    parser.add_argument("--cfg-scale", type=float, default=1.0,
-                        help="classifier-free guidance towards the plan (1 = off, e.g. 2 = stronger)")
-    add_guidance_arguments(parser)
+    add_sampling_arguments(parser)
     parser.add_argument("--soundfont", help="SoundFont for the preview (.sf2/.sf3; default: found automatically)")
     parser.add_argument("--no-audio", action="store_true", help="write the score only, no preview or video")
     parser.add_argument("--model", type=Path, help="model folder written by `vmm export` (default: the shipped one)")
     parser.add_argument("--force", action="store_true", help="write into a non-empty output folder")
 
 
+def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    """Temperature, top-p, classifier-free guidance and plan guidance: shared with `vmm evaluate`."""
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    parser.add_argument("--cfg-scale", type=float, default=1.0,
+                        help="classifier-free guidance towards the plan (1 = off, e.g. 2 = stronger)")
+    add_guidance_arguments(parser)
+
+
 def add_guidance_arguments(parser: argparse.ArgumentParser) -> None:
-    """Plan guidance at decoding time (`vmm.generate.guidance.PlanGuidance`): shared with `vmm evaluate`."""
+    """Plan guidance at decoding time (`vmm.generate.guidance.PlanGuidance`)."""
     group = parser.add_argument_group(
         "plan guidance", "inference-time control: the model's choices are biased towards the plan while sampling")
     group.add_argument("--chord-guidance", type=float, default=DEFAULT_CHORD_BONUS, metavar="NATS",
