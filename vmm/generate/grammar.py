@@ -69,7 +69,6 @@ class RemiGrammar:
         self.time_sig_id = table.time_sig_id(*time_signature)
         self.positions_in_bar = time_signature[0] * table.positions_per_beat
         self.tempo_id = table.nearest_tempo_id(tempo_bpm) if tempo_bpm else None
-        self.max_notes_per_bar = max_notes_per_bar
         codes = torch.from_numpy(table.codes)
         self._masks = {code: codes == code for code in range(len(TOKEN_TYPES))}
         self._program_mask = torch.zeros(len(codes), dtype=torch.bool)

@@ -110,7 +110,7 @@ class _ChunkedScan(torch.autograd.Function):
         A2_t = A_t * LOG2_E
         v = delta * u
         h = h0.transpose(1, 2).contiguous()  # [b n d]
-        save_states = ctx.needs_input_grad[0] or any(ctx.needs_input_grad[1:6])
+        save_states = any(ctx.needs_input_grad[:6])
         save_states &= batch * length * dim * A.shape[1] * 4 <= SAVE_STATES_MAX_BYTES
         decay = u.new_empty(batch, chunk, A.shape[1], dim)
         boundary_states, chunk_states = [], []
