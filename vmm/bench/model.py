@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from symbolic.files import atomic_output
+from vmm.allocator import keep_freed_memory
 from vmm.errors import VMMError
 from vmm.model import Conditions, VMMConfig, VMMModel
 
@@ -62,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    keep_freed_memory()  # as `vmm fit` does; a process setting, so the peers run with it too
     threads = torch.get_num_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -139,10 +141,16 @@ def build_mamba2(vocab: int):
     return Mamba2ForCausalLM(config)
 
 
+TOKENS_PER_BEAT = 24  # POP909's average
+
+
 def _conditions(batch: int, length: int, device="cpu") -> Conditions:
+    """Random controls and chords that change once per beat, as real ones do."""
     generator = torch.Generator().manual_seed(1)
-    return Conditions(video=torch.rand(batch, length, 4, generator=generator),
-                      chords=torch.randint(0, 100, (batch, length), generator=generator),
+    beat = torch.arange(length) // TOKENS_PER_BEAT
+    beats = int(beat[-1]) + 1
+    return Conditions(video=torch.rand(batch, beats, 4, generator=generator)[:, beat],
+                      chords=torch.randint(0, 100, (batch, beats), generator=generator)[:, beat],
                       key=torch.zeros(batch, dtype=torch.long)).to(device)
 
 
@@ -159,9 +167,10 @@ def bench_training(vocab: int, length: int, batch: int, repeats: int) -> dict:
     conditions = _conditions(batch, length)
     ours, gpt2, mamba2 = build_ours(vocab, kernel="torch"), build_gpt2(vocab, length), build_mamba2(vocab)
 
+    targets = F.pad(tokens[:, 1:], (0, 1), value=-100)  # next tokens, the last one ignored: as the peers' loss
+
     def ours_step():
-        logits = ours(tokens, conditions)
-        F.cross_entropy(logits[:, :-1].reshape(-1, vocab), tokens[:, 1:].reshape(-1)).backward()
+        F.cross_entropy(ours(tokens, conditions).flatten(0, 1), targets.flatten()).backward()
 
     def hf_step(model):
         return lambda: model(input_ids=tokens, labels=tokens).loss.backward()

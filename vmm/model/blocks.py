@@ -14,6 +14,7 @@ from vmm.model.attention import LocalAttention
 from vmm.model.cache import LayerState
 from vmm.model.config import VMMConfig
 from vmm.model.mamba import Mamba
+from vmm.model.norm import RMSNorm
 
 
 class MLP(nn.Module):
@@ -50,9 +51,9 @@ class Block(nn.Module):
     def __init__(self, kind: str, config: VMMConfig):
         super().__init__()
         self.kind = kind
-        self.norm = nn.RMSNorm(config.d_model, eps=1e-5)
+        self.norm = RMSNorm(config.d_model, eps=1e-5)
         self.mixer = build_mixer(kind, config)
-        self.norm2 = nn.RMSNorm(config.d_model, eps=1e-5)
+        self.norm2 = RMSNorm(config.d_model, eps=1e-5)
         self.mlp = MLP(config.d_model, config.mlp_ratio)
         self.drop = nn.Dropout(config.dropout)
 
@@ -70,5 +71,5 @@ class Block(nn.Module):
         return self.mixer.allocate_state(batch_size, device, dtype)
 
 
-def _rms_norm(x: Tensor, norm: nn.RMSNorm) -> Tensor:
+def _rms_norm(x: Tensor, norm: RMSNorm) -> Tensor:
     return F.rms_norm(x, norm.normalized_shape, norm.weight, norm.eps)

@@ -73,7 +73,7 @@ class ConditionFuser(nn.Module):
             if clip is None:  # a sample without semantic features: zeros mean "nothing known"
                 clip = features.new_zeros(*features.shape[:2], self.config.clip_dim)
             features = torch.cat([features, clip.to(features.dtype)], dim=-1)
-        return self.video(features.to(self.video[0].weight.dtype))
+        return _once_per_run(self.video, features.to(self.video[0].weight.dtype))
 
     def _chords(self, conditions: Conditions) -> Tensor:
         key = conditions.key
@@ -99,6 +99,23 @@ class ConditionFuser(nn.Module):
         """Parameters of each branch, for logging their gradient norms."""
         return {"video": list(self.video.parameters()),
                 "chords": list(self.chords.parameters()) + list(self.keys.parameters())}
+
+
+def _once_per_run(module: nn.Module, features: Tensor) -> Tensor:
+    """module(features) for features [b, l, f], computed once per run of equal consecutive rows.
+
+    The video controls change per beat, not per token (POP909 has about 24 tokens per beat), so on
+    the CPU the MLP runs on the first row of each run and the result is gathered back (rows are
+    independent, so the output and the parameters' gradients are the same). Not done on CUDA (the MLP
+    is cheap there and the gather would not be) nor for features that need their own gradient.
+    """
+    flat = features.flatten(0, 1)
+    if flat.is_cuda or features.requires_grad or flat.shape[0] < 2:
+        return module(features)
+    run_start = torch.ones(flat.shape[0], dtype=torch.bool, device=flat.device)
+    run_start[1:] = (flat[1:] != flat[:-1]).any(-1)
+    run_of_row = run_start.cumsum(0) - 1
+    return module(flat[run_start])[run_of_row].view(*features.shape[:2], -1)
 
 
 def _gate(branch: Tensor, use: Tensor | None) -> Tensor:

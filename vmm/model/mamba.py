@@ -21,6 +21,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from vmm.model.cache import MambaState
+from vmm.model.causal_conv import causal_conv1d
 from vmm.model.kernels import mamba_kernels
 from vmm.model.scan import DEFAULT_CHUNK, selective_scan
 
@@ -92,12 +93,11 @@ class Mamba(nn.Module):
 
     def _conv(self, u: Tensor, state: MambaState | None) -> Tensor:
         """Causal depthwise convolution along time, [b l e] -> [b l e]; keeps the last k inputs."""
+        if state is None:  # training: the fast path with its own backward pass
+            return causal_conv1d(u, self.conv1d.weight, self.conv1d.bias)
         k = self.d_conv
-        if state is None:
-            padded = F.pad(u, (0, 0, k - 1, 0))
-        else:
-            padded = torch.cat([rearrange(state.conv[:, :, 1:], "b e k -> b k e").to(u.dtype), u], dim=1)
-            state.conv.copy_(rearrange(padded[:, -k:], "b k e -> b e k").detach())
+        padded = torch.cat([rearrange(state.conv[:, :, 1:], "b e k -> b k e").to(u.dtype), u], dim=1)
+        state.conv.copy_(rearrange(padded[:, -k:], "b k e -> b e k").detach())
         weight = rearrange(self.conv1d.weight, "e 1 k -> k e")
         out = self.conv1d.bias + padded[:, : u.shape[1]] * weight[0]
         for tap in range(1, k):

@@ -136,11 +136,11 @@ class _ChunkedScan(torch.autograd.Function):
         v = delta * u
         dv, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dB, dC = u.new_empty(B.shape), u.new_empty(C.shape)
-        dA_t = torch.zeros_like(A_t)
         carry = torch.zeros_like(boundary_states[0]) if dh_last is None else dh_last.transpose(1, 2)
         batch, length, dim = u.shape
         decay = u.new_empty(batch, ctx.chunk, A_t.shape[0], dim)
         work = torch.empty_like(decay)
+        dA_terms = torch.zeros_like(decay)  # summed over batch and time once, after the loop
         starts = range(0, length, ctx.chunk)
         for index in reversed(range(len(starts))):
             at = slice(starts[index], starts[index] + ctx.chunk)
@@ -163,10 +163,10 @@ class _ChunkedScan(torch.autograd.Function):
             torch.sum(G * v_c[:, :, None, :], dim=-1, out=dB[:, at])  # (a batched matvec is slower here)
             torch.sum(hs * dy_c[:, :, None, :], dim=-1, out=dC[:, at])
             carry = G[:, 0] * decay_c[:, 0]
-            dA_t += torch.mul(dlog_decay, d_c[:, :, None, :], out=G).sum((0, 1))
+            dA_terms[:, :size].addcmul_(dlog_decay, d_c[:, :, None, :])
             torch.sum(dlog_decay.mul_(A_t), dim=2, out=ddelta[:, at])
         ddelta.addcmul_(dv, u)  # v = delta * u
-        return dv * delta, ddelta, dA_t.t(), dB, dC, carry.transpose(1, 2), None
+        return dv * delta, ddelta, dA_terms.sum((0, 1)).t(), dB, dC, carry.transpose(1, 2), None
 
 
 def _decays(delta: Tensor, A2_t: Tensor, out: Tensor) -> Tensor:

@@ -21,6 +21,7 @@ from vmm.model.cache import InferenceCache
 from vmm.model.conditions import Conditions
 from vmm.model.config import VMMConfig
 from vmm.model.fusion import ConditionFuser
+from vmm.model.norm import RMSNorm
 
 
 class VMMModel(nn.Module):
@@ -33,7 +34,7 @@ class VMMModel(nn.Module):
         self.fuser = ConditionFuser(config)
         self.drop = nn.Dropout(config.dropout)
         self.layers = nn.ModuleList(Block(kind, config) for kind in config.layer_pattern)
-        self.norm_f = nn.RMSNorm(config.d_model, eps=1e-5)
+        self.norm_f = RMSNorm(config.d_model, eps=1e-5)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self._init_weights()
         if config.tie_embeddings:

@@ -17,6 +17,7 @@ import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
+from vmm.allocator import keep_freed_memory
 from vmm.training.data import ShardDataModule
 from vmm.training.module import VMMLightningModule
 
@@ -118,6 +119,7 @@ def names_its_classes(argv: list[str]) -> bool:
 
 def run_lightning(argv: list[str]) -> int:
     """Run `fit`, `validate` or `test` (argv starts with the subcommand). Returns the exit status."""
+    keep_freed_memory()  # ~10% faster CPU steps: no page faults for the same activations every step
     if names_its_classes(argv):
         classes = {"model_class": L.LightningModule, "datamodule_class": L.LightningDataModule,
                    "subclass_mode_model": True, "subclass_mode_data": True}

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vmm.model import ConditionFuser, Conditions, VMMConfig, VMMModel, scale_gradient
+from vmm.model import ConditionFuser, Conditions, VMMConfig, VMMModel, fusion, scale_gradient
 
 
 def _conditions(batch=3, length=10, config=None, seed=0, **kwargs):
@@ -118,3 +118,26 @@ def test_conditions_at_slices_one_step():
     torch.testing.assert_close(step.video[:, 0], conditions.video[:, 4])
     assert step.key is conditions.key
     assert conditions.to("cpu").chords.equal(conditions.chords)
+
+
+def test_video_mlp_once_per_run_of_equal_rows_gives_the_per_token_result_and_gradients():
+    config = VMMConfig.tiny(30)
+    fuser = ConditionFuser(config)
+    beat = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])  # runs of equal controls, as real ones come per beat
+    per_beat = torch.randn(2, 4, config.video_dim)
+    for features in (per_beat[:, beat], torch.randn(2, 10, config.video_dim)):  # runs, and all rows distinct
+        results = []
+        for run in (lambda x: fusion._once_per_run(fuser.video, x), fuser.video):
+            fuser.zero_grad()
+            out = run(features)
+            out.square().sum().backward()
+            results.append([out] + [p.grad for p in fuser.video.parameters()])
+        for got, want in zip(*results, strict=True):
+            torch.testing.assert_close(got, want)
+
+
+def test_video_features_that_need_a_gradient_get_their_own():
+    fuser = ConditionFuser(VMMConfig.tiny(30))
+    features = torch.randn(1, 1, fuser.config.video_dim).expand(1, 6, -1).clone().requires_grad_()
+    fusion._once_per_run(fuser.video, features).sum().backward()
+    assert (features.grad != 0).all()  # every row, not only the first of its run
