@@ -2,10 +2,10 @@
 
     out[t] = bias + sum_j weight[k-1-j] * u[t-j]      (j = 0 .. k-1; u before the first token is 0)
 
-Mamba's short convolution on the CPU path. Written as k shifted multiply-adds on views: no padded
-copy of the input, and a backward pass of a few whole-tensor passes, where autograd through a padded
-input and k slices spends most of its time filling and summing padded gradient buffers (about 4x
-slower at 2 x 1,024 x 512). Same arithmetic as `F.conv1d(u, weight, bias, padding=k-1, groups=e)`
+Mamba's short convolution on the CPU path. Written as k shifted multiply-adds: no padded copy of the
+input, and a backward pass of a few whole-tensor passes, where autograd through a padded input and k
+slices fills and sums padded gradient buffers (forward + backward at 2 x 1,024 x 512: about 6.5 ms
+against 7.7 ms; F.conv1d, with the transposes it needs, takes 15-20 ms). Same arithmetic as `F.conv1d(u, weight, bias, padding=k-1, groups=e)`
 cut to the first l outputs, which the tests check, gradients included.
 
 Einops letters: b batch, l time, e channels, k taps

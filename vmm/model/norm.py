@@ -1,8 +1,8 @@
 """RMSNorm with a hand-written backward pass, for the CPU.
 
 PyTorch's RMSNorm is a composite of small ops on the CPU (pow, mean, rsqrt, two multiplies, and their
-autograd graph): about 4 ms forward + backward at 2 x 1,024 x 256, against 1 ms for the fused
-LayerNorm. This version does the same arithmetic in a few whole-tensor passes (about 1 ms). On CUDA
+autograd graph): 1.5 ms forward + backward at 2 x 1,024 x 256 on this machine, against 0.4 ms for the
+fused LayerNorm. This version does the same arithmetic in a few whole-tensor passes (0.9 ms). On CUDA
 it defers to `F.rms_norm`. The module has the parameters of `nn.RMSNorm` (`weight`), so state dicts
 move between them.
 
