@@ -100,3 +100,10 @@ def test_audio_configs_log_into_a_run_folder(config):
 
     trainer = yaml.safe_load((CONFIGS / config).read_text())["trainer"]
     assert trainer["default_root_dir"] == f"runs/{config.removesuffix('.yaml')}"
+
+
+def test_fit_in_bf16_mixed_precision_on_the_cpu(fitted, fit_tiny, tmp_path):
+    """The CPU fast paths (scan, RMSNorm, causal conv) also run under bf16 autocast, with finite losses."""
+    assert fit_tiny(fitted.shards, tmp_path, "--trainer.max_steps", "2", "--trainer.precision", "bf16-mixed") == 0
+    losses = per_step(metrics(tmp_path), "train/loss")
+    assert set(losses) == {0, 1} and all(torch.isfinite(torch.tensor(list(losses.values()))))
