@@ -93,16 +93,13 @@ class Mamba(nn.Module):
 
     def _conv(self, u: Tensor, state: MambaState | None) -> Tensor:
         """Causal depthwise convolution along time, [b l e] -> [b l e]; keeps the last k inputs."""
-        if state is None:  # training: the fast path with its own backward pass
+        if state is None:
             return causal_conv1d(u, self.conv1d.weight, self.conv1d.bias)
-        k = self.d_conv
-        padded = torch.cat([rearrange(state.conv[:, :, 1:], "b e k -> b k e").to(u.dtype), u], dim=1)
-        state.conv.copy_(rearrange(padded[:, -k:], "b k e -> b e k").detach())
-        weight = rearrange(self.conv1d.weight, "e 1 k -> k e")
-        out = self.conv1d.bias + padded[:, : u.shape[1]] * weight[0]
-        for tap in range(1, k):
-            out = torch.addcmul(out, padded[:, tap : tap + u.shape[1]], weight[tap])
-        return out
+        # Prefill: the last k-1 inputs before this block go in front; their own outputs are dropped.
+        history = rearrange(state.conv[:, :, 1:], "b e k -> b k e").to(u.dtype)
+        padded = torch.cat([history, u], dim=1)
+        state.conv.copy_(rearrange(padded[:, -self.d_conv :], "b k e -> b e k").detach())
+        return causal_conv1d(padded, self.conv1d.weight, self.conv1d.bias)[:, history.shape[1] :]
 
     def _ssm_inputs(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Step sizes (before bias/softplus) [..., e] and the input-dependent B, C [..., n]."""
